@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Read-copy-update, QEMU-compatible API.
+ *
+ * Readers bracket their accesses to RCU-protected data with
+ * rcu_read_lock()/rcu_read_unlock() (nestable, inline, no atomic
+ * read-modify-write, no shared-cache-line store).  Writers publish new
+ * versions with qatomic_rcu_set() and reclaim old ones after a grace
+ * period: synchronously with synchronize_rcu() or asynchronously with
+ * call_rcu()/g_free_rcu(), whose callbacks run in the call_rcu thread
+ * with the BQL held, in the order they were queued.
+ *
+ * Every thread that uses rcu_read_lock() must call rcu_register_thread()
+ * first and rcu_unregister_thread() before it exits.  The thread that
+ * runs the library's constructor (normally the main thread) is
+ * registered automatically.
+ *
+ * Extensions beyond QEMU's API live in "qemu/rcu-ext.h".
+ */
+#ifndef QEMU_RCU_H
+#define QEMU_RCU_H
+
+#include "qemu/thread.h"
+#include "qemu/queue.h"
+#include "qemu/atomic.h"
+#include "qemu/notify.h"
+#include "qemu/sys_membarrier.h"
+#include "qemu/coroutine-tls.h"
+
+#ifdef DEBUG_RCU
+#define rcu_assert(args...)    assert(args)
+#else
+#define rcu_assert(args...)
+#endif
+
+/*
+ * Grace-period counter.  Bit 0 is always set so that a reader's snapshot
+ * is never zero; on hosts with 32-bit longs the next bit is the phase
+ * flipped twice per grace period, otherwise the counter just grows.
+ */
+extern unsigned long rcu_gp_ctr;
+
+/* Set by a reader that leaves its section while the writer waits. */
+extern QemuEvent rcu_gp_event;
+
+struct rcu_reader_data {
+    /* Written by the reader, read by synchronize_rcu(). */
+    unsigned long ctr;
+    bool waiting;
+
+    /* Private to the reader. */
+    unsigned depth;
+
+    /* The registry, protected by the registry lock. */
+    QLIST_ENTRY(rcu_reader_data) node;
+
+    /*
+     * Called, in the thread that runs the grace period and with the
+     * registry lock held, to ask this reader to leave its read-side
+     * critical section.  They must only request the exit (set a flag,
+     * kick the thread) and never block.  See docs/rcu.md.
+     */
+    NotifierList force_rcu;
+
+    /* qemu-rcu extensions; nothing in QEMU looks at these. */
+    bool registered;
+    bool offline;
+    int tid;
+};
+
+QEMU_DECLARE_CO_TLS(struct rcu_reader_data, rcu_reader)
+
+/* Reports an rcu_read_unlock() without a matching lock and aborts. */
+G_NORETURN void rcu_read_unlock_unbalanced(void) __attribute__((cold));
+
+static inline void rcu_read_lock(void)
+{
+    struct rcu_reader_data *p_rcu_reader = get_ptr_rcu_reader();
+    unsigned long ctr;
+
+    if (p_rcu_reader->depth++ > 0) {
+        return;
+    }
+
+    ctr = qatomic_read(&rcu_gp_ctr);
+    qatomic_set(&p_rcu_reader->ctr, ctr);
+
+    /*
+     * Order the store to ctr before the loads of RCU-protected pointers;
+     * pairs with smp_mb_global() in synchronize_rcu().
+     */
+    smp_mb_placeholder();
+}
+
+static inline void rcu_read_unlock(void)
+{
+    struct rcu_reader_data *p_rcu_reader = get_ptr_rcu_reader();
+
+    if (unlikely(p_rcu_reader->depth == 0)) {
+        rcu_read_unlock_unbalanced();
+    }
+    if (--p_rcu_reader->depth > 0) {
+        return;
+    }
+
+    /*
+     * The section's accesses happen before ctr reads zero; pairs with
+     * the load-acquire of ctr in wait_for_readers().
+     */
+    qatomic_store_release(&p_rcu_reader->ctr, 0);
+
+    /*
+     * Order the store to ctr before the load of waiting; pairs with
+     * smp_mb_global() after the writer sets waiting in wait_for_readers().
+     */
+    smp_mb_placeholder();
+    if (unlikely(qatomic_read(&p_rcu_reader->waiting))) {
+        qatomic_set(&p_rcu_reader->waiting, false);
+        qemu_event_set(&rcu_gp_event);
+    }
+}
+
+void synchronize_rcu(void);
+
+void rcu_register_thread(void);
+void rcu_unregister_thread(void);
+
+/* fork() support is enabled at start-up; calls nest. */
+void rcu_enable_atfork(void);
+void rcu_disable_atfork(void);
+
+struct rcu_head;
+typedef void RCUCBFunc(struct rcu_head *head);
+
+struct rcu_head {
+    struct rcu_head *next;
+    RCUCBFunc *func;
+};
+
+void call_rcu1(struct rcu_head *head, RCUCBFunc *func);
+
+/*
+ * Waits until every callback queued before the call has run.  Drops the
+ * BQL while waiting if the caller holds it, and takes it again.
+ */
+void drain_call_rcu(void);
+
+/*
+ * call_rcu(obj, fn, field): run fn(obj) after a grace period.  The
+ * rcu_head must be the first member of *obj, and fn must take a pointer
+ * to obj's type; both are checked at compile time.
+ */
+#define call_rcu(head, func, field)                                       \
+    call_rcu1(({                                                          \
+        char __attribute__((unused))                                      \
+            rcu_head_must_be_first[-offsetof(typeof(*(head)), field)],    \
+            rcu_func_type_mismatch =                                      \
+                (func) - (void (*)(typeof(head)))(func);                  \
+        &(head)->field;                                                   \
+    }), (RCUCBFunc *)(func))
+
+/* g_free(obj) after a grace period; same rule for the rcu_head. */
+#define g_free_rcu(obj, field)                                            \
+    call_rcu1(({                                                          \
+        char __attribute__((unused))                                      \
+            rcu_head_must_be_first[-offsetof(typeof(*(obj)), field)];     \
+        &(obj)->field;                                                    \
+    }), (RCUCBFunc *)g_free)
+
+typedef void RCUReadAuto;
+
+static inline RCUReadAuto *rcu_read_auto_lock(void)
+{
+    rcu_read_lock();
+    /* Any non-NULL value makes g_autoptr call the cleanup. */
+    return (RCUReadAuto *)(uintptr_t)1;
+}
+
+static inline void rcu_read_auto_unlock(RCUReadAuto *r)
+{
+    rcu_read_unlock();
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(RCUReadAuto, rcu_read_auto_unlock)
+
+#define WITH_RCU_READ_LOCK_GUARD() \
+    WITH_RCU_READ_LOCK_GUARD_(glue(_rcu_read_auto, __COUNTER__))
+
+#define WITH_RCU_READ_LOCK_GUARD_(var)                                    \
+    for (g_autoptr(RCUReadAuto) var = rcu_read_auto_lock();               \
+         (var); rcu_read_auto_unlock(var), (var) = NULL)
+
+#define RCU_READ_LOCK_GUARD()                                             \
+    g_autoptr(RCUReadAuto) _rcu_read_auto __attribute__((unused))         \
+        = rcu_read_auto_lock()
+
+/*
+ * Force-RCU notifiers of the calling thread: see the force_rcu field of
+ * struct rcu_reader_data.
+ */
+void rcu_add_force_rcu_notifier(Notifier *n);
+void rcu_remove_force_rcu_notifier(Notifier *n);
+
+#endif /* QEMU_RCU_H */

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Process-wide memory barriers for RCU, QEMU-compatible names.
+ *
+ * smp_mb_placeholder() stands on the read side where a full barrier is
+ * needed only if the writer cannot force one on the reader's CPU;
+ * smp_mb_global() is the writer's side of that pairing.  When the kernel
+ * offers MEMBARRIER_CMD_PRIVATE_EXPEDITED (checked at run time by
+ * smp_mb_global_init()), smp_mb_global() interrupts every CPU running a
+ * thread of this process and the placeholder is a compiler barrier;
+ * otherwise both sides execute smp_mb().
+ */
+#ifndef QEMU_SYS_MEMBARRIER_H
+#define QEMU_SYS_MEMBARRIER_H
+
+#include <stdbool.h>
+
+#include "qemu/atomic.h"
+
+#ifdef CONFIG_MEMBARRIER
+/* Written once by smp_mb_global_init(), before any reader can run. */
+extern bool qemu_membarrier_active;
+
+#define smp_mb_placeholder() do {                                   \
+        if (likely(qemu_membarrier_active)) {                       \
+            barrier();                                              \
+        } else {                                                    \
+            smp_mb();                                               \
+        }                                                           \
+    } while (0)
+#else
+#define smp_mb_placeholder() smp_mb()
+#endif
+
+void smp_mb_global_init(void);
+void smp_mb_global(void);
+
+/*
+ * True when smp_mb_global() uses the membarrier system call.  Also lets
+ * tests force the fence fallback (QEMU_RCU_MEMBARRIER=0 in the
+ * environment has the same effect at start-up).
+ */
+bool qemu_membarrier_enabled(void);
+
+#endif /* QEMU_SYS_MEMBARRIER_H */

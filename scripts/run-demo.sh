@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Builds qemu-rcu and runs the main demo (the README's main-job command).
+#   scripts/run-demo.sh [demo options ...]
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$top/build
+
+"$top/scripts/setup-deps.sh"
+if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" "$top"
+fi
+meson compile -C "$build"
+exec "$build/contrib/rcu-table/rcu-table" "$@"

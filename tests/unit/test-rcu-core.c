@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The RCU core's state machine, callback ordering, drain, fork and the
+ * fail-loudly checks.
+ */
+#include "qemu/osdep.h"
+#include "qemu/rcu.h"
+#include "qemu/rcu-ext.h"
+#include "qemu/main-loop.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+/* Upper bound for anything that should take milliseconds. */
+#define GENEROUS_NS (5 * 1000000000LL)
+
+static int64_t now_ns(void)
+{
+    return g_get_monotonic_time() * 1000;
+}
+
+static RcuStats stats_now(void)
+{
+    RcuStats s;
+
+    rcu_get_stats(&s);
+    return s;
+}
+
+/* Leaves the library with no callbacks in flight and default tunables. */
+static void quiesce(void)
+{
+    RcuTunables t = {
+        .force_callbacks = 30, .poll_max_us = 10000,
+        .force_after_us = 50000, .stall_timeout_ms = 10000,
+        .trim_min_interval_ms = 1000, .trim_idle_us = 50000,
+    };
+
+    rcu_set_tunables(&t);
+    drain_call_rcu();
+}
+
+static void set_force_after_us(unsigned us)
+{
+    RcuTunables t;
+
+    rcu_get_tunables(&t);
+    t.force_after_us = us;
+    rcu_set_tunables(&t);
+}
+
+/*
+ * A reader thread.  In "stuck" mode it stays inside one critical section
+ * until its force_rcu notifier fires (or, without a notifier, until told
+ * to leave); otherwise it runs short sections back to back.
+ */
+typedef struct Reader {
+    QemuThread thread;
+    Notifier notifier;
+    bool use_notifier;
+    bool stuck;
+    int kicks;          /* notifier calls */
+    bool kick_pending;
+    bool release;       /* leave the stuck section */
+    bool inside;
+    bool stop;
+    bool saw_waiting;   /* ever found its waiting flag set */
+    long sections;
+} Reader;
+
+static void reader_kick(Notifier *n, void *data)
+{
+    Reader *r = container_of(n, Reader, notifier);
+
+    qatomic_inc(&r->kicks);
+    qatomic_set(&r->kick_pending, true);
+}
+
+static void *reader_fn(void *opaque)
+{
+    Reader *r = opaque;
+
+    rcu_register_thread();
+    if (r->use_notifier) {
+        rcu_add_force_rcu_notifier(&r->notifier);
+    }
+    while (!qatomic_read(&r->stop)) {
+        rcu_read_lock();
+        qatomic_set(&r->inside, true);
+        if (r->stuck) {
+            while (!qatomic_read(&r->kick_pending) &&
+                   !qatomic_read(&r->release) && !qatomic_read(&r->stop)) {
+                cpu_relax();
+            }
+        } else {
+            g_usleep(50);
+        }
+        if (qatomic_read(&get_ptr_rcu_reader()->waiting)) {
+            qatomic_set(&r->saw_waiting, true);
+        }
+        qatomic_set(&r->inside, false);
+        rcu_read_unlock();
+        qatomic_set(&r->kick_pending, false);
+        qatomic_inc(&r->sections);
+        g_usleep(r->stuck ? 1000 : 200);
+    }
+    if (r->use_notifier) {
+        rcu_remove_force_rcu_notifier(&r->notifier);
+    }
+    rcu_unregister_thread();
+    return NULL;
+}
+
+static void reader_start(Reader *r, bool stuck, bool use_notifier)
+{
+    memset(r, 0, sizeof(*r));
+    r->stuck = stuck;
+    r->use_notifier = use_notifier;
+    r->notifier.notify = reader_kick;
+    qemu_thread_create(&r->thread, "test-reader", reader_fn, r,
+                       QEMU_THREAD_JOINABLE);
+    while (!qatomic_read(&r->inside)) {
+        g_usleep(100);
+    }
+}
+
+static void reader_stop(Reader *r)
+{
+    qatomic_set(&r->stop, true);
+    qemu_thread_join(&r->thread);
+}
+
+static void test_sync_idle(void)
+{
+    RcuStats before, after;
+
+    quiesce();
+    before = stats_now();
+    for (int i = 0; i < 100; i++) {
+        synchronize_rcu();
+    }
+    after = stats_now();
+    g_assert_cmpuint(after.grace_periods - before.grace_periods, >=, 100);
+    g_assert_cmpuint(after.forced_grace_periods,
+                     ==, before.forced_grace_periods);
+}
+
+/* Readers that leave on their own never see the forced state. */
+static void test_normal_state_no_force(void)
+{
+    Reader r;
+    RcuStats before, after;
+
+    quiesce();
+    reader_start(&r, false, true);
+    before = stats_now();
+    for (int i = 0; i < 50; i++) {
+        synchronize_rcu();
+    }
+    after = stats_now();
+    reader_stop(&r);
+
+    g_assert_cmpuint(after.forced_grace_periods,
+                     ==, before.forced_grace_periods);
+    g_assert_cmpuint(after.force_rcu_notifier_calls,
+                     ==, before.force_rcu_notifier_calls);
+    g_assert_cmpint(r.kicks, ==, 0);
+    g_assert_false(r.saw_waiting);
+    g_assert_cmpint(r.sections, >, 0);
+}
+
+/* A reader that only leaves when kicked is kicked after polling. */
+static void test_stuck_reader_forced_after_polls(void)
+{
+    Reader r;
+    RcuStats before, after;
+    int64_t start, took;
+
+    quiesce();
+    reader_start(&r, true, true);
+    before = stats_now();
+    start = now_ns();
+    synchronize_rcu();
+    took = now_ns() - start;
+    after = stats_now();
+    reader_stop(&r);
+
+    g_assert_cmpint(r.kicks, >=, 1);
+    g_assert_cmpuint(after.forced_grace_periods - before.forced_grace_periods,
+                     >=, 1);
+    /* The normal state polled for force_after_us (50 ms) first. */
+    g_assert_cmpint(took, >=, 40 * 1000000LL);
+    g_assert_cmpint(took, <, GENEROUS_NS);
+}
+
+static int cb_count;
+
+static void count_cb(struct rcu_head *head)
+{
+    qatomic_inc(&cb_count);
+    g_free(head);
+}
+
+/* force_callbacks pending callbacks force at once; one fewer does not. */
+static void test_callbacks_force(void)
+{
+    Reader r;
+    int64_t start;
+
+    quiesce();
+    set_force_after_us(60 * 1000000);
+    reader_start(&r, true, true);
+    qatomic_set(&cb_count, 0);
+    for (int i = 0; i < 29; i++) {
+        call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+    }
+    g_usleep(200 * 1000);
+    g_assert_cmpint(qatomic_read(&r.kicks), ==, 0);
+    g_assert_cmpint(qatomic_read(&cb_count), ==, 0);
+
+    start = now_ns();
+    call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+    while (qatomic_read(&cb_count) < 30) {
+        g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
+        g_usleep(1000);
+    }
+    g_assert_cmpint(qatomic_read(&r.kicks), >=, 1);
+    reader_stop(&r);
+    quiesce();
+}
+
+static void test_drain_forces(void)
+{
+    Reader r;
+    int64_t start;
+
+    quiesce();
+    set_force_after_us(60 * 1000000);
+    reader_start(&r, true, true);
+    qatomic_set(&cb_count, 0);
+    call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+    start = now_ns();
+    drain_call_rcu();
+    g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
+    g_assert_cmpint(qatomic_read(&cb_count), ==, 1);
+    g_assert_cmpint(qatomic_read(&r.kicks), >=, 1);
+    reader_stop(&r);
+    quiesce();
+}
+
+/* force_rcu() and expedited grace periods skip the polling. */
+static void test_force_rcu_and_expedited(void)
+{
+    Reader r;
+    int64_t start;
+
+    quiesce();
+    set_force_after_us(60 * 1000000);
+    reader_start(&r, true, true);
+    start = now_ns();
+    synchronize_rcu_expedited();
+    g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
+    g_assert_cmpint(qatomic_read(&r.kicks), ==, 1);
+
+    while (!qatomic_read(&r.inside)) {
+        g_usleep(100);
+    }
+    start = now_ns();
+    force_rcu();
+    synchronize_rcu();
+    g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
+    g_assert_cmpint(qatomic_read(&r.kicks), ==, 2);
+    reader_stop(&r);
+    quiesce();
+}
+
+/*
+ * Kicks that arrive after the reader left (or that the reader sees in a
+ * later section) only cost it an early exit; grace periods keep working.
+ */
+static void test_spurious_kicks(void)
+{
+    Reader r;
+    Notifier extra = { .notify = reader_kick };
+
+    quiesce();
+    reader_start(&r, false, true);
+    for (int i = 0; i < 200; i++) {
+        synchronize_rcu_expedited();
+        /* A kick from nowhere, like a stray async_run_on_cpu(). */
+        extra.notify(&r.notifier, NULL);
+    }
+    reader_stop(&r);
+    (void)extra;
+    synchronize_rcu();
+    g_assert_cmpint(r.sections, >, 0);
+}
+
+/* A reader without notifier holds the grace period until it leaves. */
+static void test_reader_without_notifier_blocks(void)
+{
+    Reader r;
+
+    quiesce();
+    reader_start(&r, true, false);
+    qatomic_set(&cb_count, 0);
+    call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+    g_usleep(300 * 1000);
+    g_assert_cmpint(qatomic_read(&cb_count), ==, 0);
+    g_assert_true(qatomic_read(&r.inside));
+    qatomic_set(&r.release, true);
+    reader_stop(&r);
+    drain_call_rcu();
+    g_assert_cmpint(qatomic_read(&cb_count), ==, 1);
+}
+
+typedef struct SeqCb {
+    struct rcu_head rcu;
+    int producer;
+    int seq;
+} SeqCb;
+
+static int next_seq[2];
+static bool order_ok = true;
+
+static void seq_cb(struct rcu_head *head)
+{
+    SeqCb *cb = container_of(head, SeqCb, rcu);
+
+    g_assert_true(bql_locked());
+    if (cb->seq != next_seq[cb->producer]) {
+        order_ok = false;
+    }
+    next_seq[cb->producer] = cb->seq + 1;
+    g_free(cb);
+}
+
+static void *fifo_producer(void *opaque)
+{
+    int producer = GPOINTER_TO_INT(opaque);
+
+    for (int i = 0; i < 20000; i++) {
+        SeqCb *cb = g_new0(SeqCb, 1);
+
+        cb->producer = producer;
+        cb->seq = i;
+        call_rcu1(&cb->rcu, seq_cb);
+    }
+    return NULL;
+}
+
+static void test_fifo(void)
+{
+    QemuThread t;
+
+    quiesce();
+    next_seq[0] = next_seq[1] = 0;
+    qemu_thread_create(&t, "fifo", fifo_producer, GINT_TO_POINTER(1),
+                       QEMU_THREAD_JOINABLE);
+    fifo_producer(GINT_TO_POINTER(0));
+    qemu_thread_join(&t);
+    drain_call_rcu();
+    g_assert_true(order_ok);
+    g_assert_cmpint(next_seq[0], ==, 20000);
+    g_assert_cmpint(next_seq[1], ==, 20000);
+}
+
+static bool bql_free_during_drain;
+
+static void bql_probe_cb(struct rcu_head *head)
+{
+    /* The call_rcu thread holds the BQL, so the drainer released it. */
+    bql_free_during_drain = bql_locked();
+    g_free(head);
+}
+
+static void test_drain_releases_bql(void)
+{
+    quiesce();
+    bql_lock();
+    call_rcu1(g_new0(struct rcu_head, 1), bql_probe_cb);
+    drain_call_rcu();
+    g_assert_true(bql_locked());
+    bql_unlock();
+    g_assert_true(bql_free_during_drain);
+}
+
+static bool churn_stop;
+
+static void *churn_fn(void *opaque)
+{
+    while (!qatomic_read(&churn_stop)) {
+        rcu_register_thread();
+        for (int i = 0; i < 10; i++) {
+            WITH_RCU_READ_LOCK_GUARD() {
+                g_usleep(10);
+            }
+        }
+        rcu_unregister_thread();
+    }
+    return NULL;
+}
+
+static void test_register_churn(void)
+{
+    QemuThread t[2];
+    int64_t start = now_ns();
+
+    quiesce();
+    qatomic_set(&churn_stop, false);
+    for (int i = 0; i < 2; i++) {
+        qemu_thread_create(&t[i], "churn", churn_fn, NULL,
+                           QEMU_THREAD_JOINABLE);
+    }
+    while (now_ns() - start < 300 * 1000000LL) {
+        synchronize_rcu();
+        call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+    }
+    qatomic_set(&churn_stop, true);
+    for (int i = 0; i < 2; i++) {
+        qemu_thread_join(&t[i]);
+    }
+    drain_call_rcu();
+}
+
+static void test_polled(void)
+{
+    Reader r;
+    unsigned long cookie;
+
+    quiesce();
+    reader_start(&r, true, false);
+    cookie = get_state_synchronize_rcu();
+    g_assert_false(poll_state_synchronize_rcu(cookie));
+    cookie = start_poll_synchronize_rcu();
+    g_usleep(200 * 1000);
+    /* The reader began before the cookie and is still inside. */
+    g_assert_false(poll_state_synchronize_rcu(cookie));
+    qatomic_set(&r.release, true);
+    reader_stop(&r);
+    drain_call_rcu();
+    g_assert_true(poll_state_synchronize_rcu(cookie));
+
+    cookie = get_state_synchronize_rcu();
+    cond_synchronize_rcu(cookie);
+    g_assert_true(poll_state_synchronize_rcu(cookie));
+}
+
+static void test_offline_skips_membarrier(void)
+{
+    RcuStats before, after;
+
+    quiesce();
+    /* Only this thread is online: the call_rcu thread idles offline. */
+    before = stats_now();
+    synchronize_rcu();
+    after = stats_now();
+    g_assert_cmpuint(after.membarriers_skipped, >, before.membarriers_skipped);
+    g_assert_cmpuint(after.membarrier_calls, ==, before.membarrier_calls);
+
+    rcu_thread_offline();
+    g_assert_false(rcu_thread_is_online());
+    rcu_thread_online();
+    g_assert_true(rcu_thread_is_online());
+}
+
+/* fork() while other threads queue callbacks and the batch runs. */
+static bool fork_stop;
+
+static void *fork_producer(void *opaque)
+{
+    while (!qatomic_read(&fork_stop)) {
+        call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+        if (g_random_int_range(0, 64) == 0) {
+            g_usleep(10);
+        }
+    }
+    return NULL;
+}
+
+static void child_work(void)
+{
+    alarm(10);
+    qatomic_set(&cb_count, 0);
+    call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+    synchronize_rcu();
+    drain_call_rcu();
+    if (qatomic_read(&cb_count) < 1) {
+        _exit(2);
+    }
+    _exit(0);
+}
+
+static void *fork_from_thread(void *opaque)
+{
+    pid_t pid;
+
+    rcu_register_thread();
+    pid = fork();
+    if (pid == 0) {
+        child_work();
+    }
+    rcu_unregister_thread();
+    return GINT_TO_POINTER(pid);
+}
+
+static void test_fork_anywhere(void)
+{
+    QemuThread producers[2];
+    int rounds = g_test_slow() ? 200 : 30;
+
+    quiesce();
+    qatomic_set(&fork_stop, false);
+    for (int i = 0; i < 2; i++) {
+        qemu_thread_create(&producers[i], "fork-producer", fork_producer,
+                           NULL, QEMU_THREAD_JOINABLE);
+    }
+    for (int i = 0; i < rounds; i++) {
+        QemuThread forker;
+        pid_t pid;
+        int status;
+
+        g_usleep(g_random_int_range(0, 2000));
+        if (i % 2) {
+            qemu_thread_create(&forker, "forker", fork_from_thread, NULL,
+                               QEMU_THREAD_JOINABLE);
+            pid = GPOINTER_TO_INT(qemu_thread_join(&forker));
+        } else {
+            pid = fork();
+            if (pid == 0) {
+                child_work();
+            }
+        }
+        g_assert_cmpint(pid, >, 0);
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            g_error("child %d of round %d failed: status %#x%s", pid, i,
+                    status, WIFSIGNALED(status) &&
+                    WTERMSIG(status) == SIGALRM ? " (hung)" : "");
+        }
+    }
+    qatomic_set(&fork_stop, true);
+    for (int i = 0; i < 2; i++) {
+        qemu_thread_join(&producers[i]);
+    }
+    drain_call_rcu();
+}
+
+/* Misuse: each runs in a subprocess that must die with a clear message. */
+static void misuse_unbalanced_unlock(void)
+{
+    rcu_read_unlock();
+}
+
+static void misuse_sync_in_section(void)
+{
+    rcu_read_lock();
+    synchronize_rcu();
+}
+
+static void misuse_drain_in_section(void)
+{
+    rcu_read_lock();
+    drain_call_rcu();
+}
+
+static void drain_cb(struct rcu_head *head)
+{
+    drain_call_rcu();
+}
+
+static void misuse_drain_from_callback(void)
+{
+    static struct rcu_head head;
+
+    call_rcu1(&head, drain_cb);
+    g_usleep(5 * 1000 * 1000);
+}
+
+static void misuse_unregister_in_section(void)
+{
+    rcu_read_lock();
+    rcu_unregister_thread();
+}
+
+static void misuse_register_twice(void)
+{
+    rcu_register_thread();
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+    const char *message;
+} misuse_cases[] = {
+    { "unbalanced-unlock", misuse_unbalanced_unlock,
+      "*rcu_read_unlock() without a matching rcu_read_lock()*" },
+    { "sync-in-section", misuse_sync_in_section,
+      "*synchronize_rcu() called inside an RCU read-side critical*" },
+    { "drain-in-section", misuse_drain_in_section,
+      "*drain_call_rcu() called inside an RCU read-side critical*" },
+    { "drain-from-callback", misuse_drain_from_callback,
+      "*drain_call_rcu() called from an RCU callback*" },
+    { "unregister-in-section", misuse_unregister_in_section,
+      "*rcu_unregister_thread() called inside an RCU read-side*" },
+    { "register-twice", misuse_register_twice,
+      "*rcu_register_thread() called twice*" },
+};
+
+static void test_misuse(gconstpointer data)
+{
+    int i = GPOINTER_TO_INT(data);
+
+    if (g_test_subprocess()) {
+        misuse_cases[i].fn();
+        return;
+    }
+    g_test_trap_subprocess(NULL, 10 * G_USEC_PER_SEC, 0);
+    g_test_trap_assert_failed();
+    g_test_trap_assert_stderr(misuse_cases[i].message);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/rcu/core/sync-idle", test_sync_idle);
+    g_test_add_func("/rcu/core/normal-state-no-force",
+                    test_normal_state_no_force);
+    g_test_add_func("/rcu/core/stuck-reader-forced-after-polls",
+                    test_stuck_reader_forced_after_polls);
+    g_test_add_func("/rcu/core/callbacks-force", test_callbacks_force);
+    g_test_add_func("/rcu/core/drain-forces", test_drain_forces);
+    g_test_add_func("/rcu/core/force-rcu-and-expedited",
+                    test_force_rcu_and_expedited);
+    g_test_add_func("/rcu/core/spurious-kicks", test_spurious_kicks);
+    g_test_add_func("/rcu/core/reader-without-notifier-blocks",
+                    test_reader_without_notifier_blocks);
+    g_test_add_func("/rcu/core/fifo", test_fifo);
+    g_test_add_func("/rcu/core/drain-releases-bql", test_drain_releases_bql);
+    g_test_add_func("/rcu/core/register-churn", test_register_churn);
+    g_test_add_func("/rcu/core/polled", test_polled);
+    g_test_add_func("/rcu/core/offline-skips-membarrier",
+                    test_offline_skips_membarrier);
+    g_test_add_func("/rcu/core/fork-anywhere", test_fork_anywhere);
+    for (int i = 0; i < G_N_ELEMENTS(misuse_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/rcu/core/misuse/%s",
+                                                misuse_cases[i].name);
+        g_test_add_data_func(path, GINT_TO_POINTER(i), test_misuse);
+    }
+    return g_test_run();
+}

@@ -1,0 +1,947 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Read-copy-update with a unified force-quiescent-state machine.
+ *
+ * A grace period waits in one of two states (docs/design.md):
+ *
+ *  - normal: scan the readers, set the quiescent ones aside, sleep and
+ *    scan again.  Readers are never asked for anything, so their
+ *    rcu_read_unlock() never leaves its fast path.  Polls start a few
+ *    microseconds apart and back off to poll_max_us (10 ms).
+ *
+ *  - forced: entered at most once per grace period, when enough
+ *    callbacks are pending (30), when polling has lasted force_after_us
+ *    (50 ms, five 10 ms polls), while drain_call_rcu() or an expedited
+ *    grace period is waiting, or on force_rcu().  The force_rcu notifiers
+ *    of every reader still inside a critical section fire, their waiting
+ *    flags are set and the writer sleeps on rcu_gp_event until the last
+ *    of them leaves.
+ *
+ * The same file builds standalone (QEMU_RCU_STANDALONE, defined by the
+ * library's qemu/osdep.h) and inside a QEMU 10.0 tree, where QEMU's own
+ * headers and BQL are used.
+ */
+#include "qemu/osdep.h"
+#include "qemu/rcu.h"
+#include "qemu/rcu-ext.h"
+#include "qemu/atomic.h"
+#include "qemu/thread.h"
+#include "qemu/main-loop.h"
+#if defined(CONFIG_MALLOC_TRIM)
+#include <malloc.h>
+#endif
+#include <sched.h>
+#include <sys/syscall.h>
+
+/*
+ * Bit 0 of a reader's ctr is always set while it is inside a critical
+ * section; the grace-period count starts at bit 1.
+ */
+#define RCU_GP_LOCKED (1UL << 0)
+#define RCU_GP_CTR    (1UL << 1)
+
+/* Shortest normal-state poll interval; it doubles up to poll_max_us. */
+#define RCU_FIRST_POLL_NS 2000
+/* Below this a poll spins with sched_yield() instead of sleeping. */
+#define RCU_SPIN_POLL_NS  50000
+#define RCU_TRIM_PAD      (4 * 1024 * 1024)
+
+unsigned long rcu_gp_ctr = RCU_GP_LOCKED;
+QemuEvent rcu_gp_event;
+
+QEMU_DEFINE_CO_TLS(struct rcu_reader_data, rcu_reader)
+
+typedef QLIST_HEAD(, rcu_reader_data) ThreadList;
+
+/* rcu_sync_lock serialises grace periods and nests outside the registry. */
+static QemuMutex rcu_sync_lock;
+static QemuMutex rcu_registry_lock;
+static ThreadList registry = QLIST_HEAD_INITIALIZER(registry);
+
+static RcuTunables tunables = {
+    .force_callbacks = 30,
+    .poll_max_us = 10000,
+    .force_after_us = 50000,
+    .stall_timeout_ms = 10000,
+    .trim_min_interval_ms = 1000,
+    .trim_idle_us = 50000,
+};
+
+/* Why the current grace period should enter the forced state. */
+static int in_drain_call_rcu;
+static int rcu_expedite_count;
+static bool rcu_force_requested;
+
+/* Registered threads that are online, i.e. may enter a critical section. */
+static int rcu_online_count;
+
+/*
+ * Grace-period sequence for the polled API: odd while a grace period
+ * runs, incremented at its start and at its end.  Written under
+ * rcu_sync_lock.
+ */
+static unsigned long rcu_gp_seq;
+
+/*
+ * The callback queue: a singly-linked FIFO appended to under
+ * rcu_cbq_lock.  The call_rcu thread takes the whole queue as its next
+ * batch, so the callbacks it runs after a grace period are exactly those
+ * queued before the grace period started.
+ */
+static QemuMutex rcu_cbq_lock;
+static struct rcu_head *rcu_cbq_head;
+static struct rcu_head **rcu_cbq_tail = &rcu_cbq_head;
+/* Queued and not yet run, including the batch; the seed's rcu_call_count */
+static long rcu_call_count;
+/* The unrun rest of the batch; a fork child queues it again. */
+static struct rcu_head *rcu_batch_head;
+static QemuEvent rcu_call_ready_event;
+/* Wakes a normal-state poll early when the grace period must force. */
+static QemuEvent rcu_poll_event;
+
+static __thread bool rcu_in_grace_period;
+static __thread bool rcu_is_call_rcu_thread;
+
+static struct {
+    uint64_t grace_periods;
+    uint64_t forced_grace_periods;
+    uint64_t expedited_grace_periods;
+    uint64_t force_rcu_notifier_calls;
+    uint64_t callbacks_queued;
+    uint64_t callbacks_run;
+    uint64_t malloc_trims;
+    uint64_t membarriers_skipped;
+    uint64_t stall_warnings;
+    uint64_t max_grace_period_ns;
+} stats;
+
+#define stat_add(field, n) \
+    __atomic_fetch_add(&stats.field, (n), __ATOMIC_RELAXED)
+#define stat_read(field) __atomic_load_n(&stats.field, __ATOMIC_RELAXED)
+
+G_NORETURN G_GNUC_PRINTF(1, 2) static void rcu_fatal(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "qemu-rcu: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    abort();
+}
+
+void rcu_read_unlock_unbalanced(void)
+{
+    rcu_fatal("rcu_read_unlock() without a matching rcu_read_lock()");
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int reader_tid(void)
+{
+    return (int)syscall(SYS_gettid);
+}
+
+/*
+ * The process-wide barrier that pairs with smp_mb_placeholder() in every
+ * online reader.  When no other registered thread is online, a local
+ * fence is enough: a thread coming online executes smp_mb() after
+ * raising rcu_online_count, and one of the two sides sees the other.
+ */
+static void rcu_mb_global(void)
+{
+    struct rcu_reader_data *self = get_ptr_rcu_reader();
+    int others;
+
+    /* Order the caller's earlier accesses before the read of the count. */
+    smp_mb();
+    others = qatomic_read(&rcu_online_count) -
+             (self->registered && !self->offline);
+    if (others <= 0) {
+        stat_add(membarriers_skipped, 1);
+        return;
+    }
+    smp_mb_global();
+}
+
+/* Is the reader inside a critical section that began before this period? */
+static bool rcu_gp_ongoing(struct rcu_reader_data *reader)
+{
+    /*
+     * Acquire: the reader's critical section happens before its store
+     * of 0; pairs with the store-release in rcu_read_unlock().
+     */
+    unsigned long v = qatomic_load_acquire(&reader->ctr);
+
+    return v && (v != qatomic_read(&rcu_gp_ctr));
+}
+
+static bool rcu_should_force(int64_t polled_ns)
+{
+    return qatomic_read(&rcu_call_count) >=
+               (long)qatomic_read(&tunables.force_callbacks) ||
+           polled_ns >= (int64_t)qatomic_read(&tunables.force_after_us) * 1000 ||
+           qatomic_read(&in_drain_call_rcu) ||
+           qatomic_read(&rcu_expedite_count) ||
+           qatomic_read(&rcu_force_requested);
+}
+
+static void rcu_fire_force_notifiers(struct rcu_reader_data *reader)
+{
+    Notifier *n, *next;
+
+    QLIST_FOREACH_SAFE(n, &reader->force_rcu.notifiers, node, next) {
+        stat_add(force_rcu_notifier_calls, 1);
+        n->notify(n, NULL);
+    }
+}
+
+static void rcu_report_stall(ThreadList *stalled, int64_t waited_ns,
+                             bool forced)
+{
+    struct rcu_reader_data *index;
+    GString *msg = g_string_new(NULL);
+    int count = 0;
+
+    QLIST_FOREACH(index, stalled, node) {
+        g_autofree char *path = g_strdup_printf("/proc/self/task/%d/comm",
+                                                index->tid);
+        g_autofree char *comm = NULL;
+
+        if (!g_file_get_contents(path, &comm, NULL, NULL)) {
+            comm = g_strdup("?");
+        }
+        g_strchomp(comm);
+        g_string_append_printf(msg, "  thread %d (%s): %s\n", index->tid,
+                               comm,
+                               notifier_list_empty(&index->force_rcu) ?
+                               "no force_rcu notifier" :
+                               forced ? "force_rcu notifiers fired" :
+                               "force_rcu notifiers not fired yet");
+        count++;
+    }
+    fprintf(stderr, "qemu-rcu: grace period stalled for %.3f s by %d "
+            "reader(s) still in a read-side critical section:\n%s",
+            waited_ns / 1e9, count, msg->str);
+    g_string_free(msg, true);
+    stat_add(stall_warnings, 1);
+}
+
+/* Sleeps between normal-state polls; returns early if forcing is due. */
+static void rcu_poll_sleep(int64_t ns, int64_t polled_ns)
+{
+    int64_t deadline = now_ns() + ns;
+
+    if (ns <= RCU_SPIN_POLL_NS) {
+        while (now_ns() < deadline && !rcu_should_force(polled_ns)) {
+            sched_yield();
+        }
+        return;
+    }
+#ifdef QEMU_RCU_STANDALONE
+    qemu_event_reset(&rcu_poll_event);
+    if (!rcu_should_force(polled_ns)) {
+        qemu_event_timedwait_ns(&rcu_poll_event, ns);
+    }
+#else
+    g_usleep(ns / 1000);
+#endif
+}
+
+/*
+ * Waits for every reader that is inside a critical section begun before
+ * the last update of rcu_gp_ctr.  Called with rcu_registry_lock held;
+ * drops it while sleeping so that threads can (un)register.
+ */
+static void wait_for_readers(int64_t gp_start_ns)
+{
+    ThreadList qsreaders = QLIST_HEAD_INITIALIZER(qsreaders);
+    struct rcu_reader_data *index, *tmp;
+    int64_t poll_ns = RCU_FIRST_POLL_NS;
+    int64_t polled_ns = 0;
+    int64_t stall_ns = (int64_t)qatomic_read(&tunables.stall_timeout_ms) *
+                       1000000;
+    int64_t next_stall = gp_start_ns + stall_ns;
+    bool forced = false;
+
+    for (;;) {
+        if (!forced && rcu_should_force(polled_ns)) {
+            forced = true;
+            qatomic_set(&rcu_force_requested, false);
+            stat_add(forced_grace_periods, 1);
+            QLIST_FOREACH(index, &registry, node) {
+                rcu_fire_force_notifiers(index);
+            }
+        }
+
+        if (forced) {
+            /*
+             * Reset before the scan: a reader that leaves after the scan
+             * sets the event again.  Re-arming waiting on every pass
+             * keeps a reader that re-entered with a stale counter from
+             * being missed.
+             */
+            qemu_event_reset(&rcu_gp_event);
+            QLIST_FOREACH(index, &registry, node) {
+                qatomic_set(&index->waiting, true);
+            }
+        }
+
+        /*
+         * Order the stores to waiting (and the caller's rcu_gp_ctr update)
+         * before the loads of ctr; pairs with smp_mb_placeholder() in
+         * rcu_read_lock() and rcu_read_unlock().
+         */
+        rcu_mb_global();
+
+        QLIST_FOREACH_SAFE(index, &registry, node, tmp) {
+            if (!rcu_gp_ongoing(index)) {
+                QLIST_REMOVE(index, node);
+                QLIST_INSERT_HEAD(&qsreaders, index, node);
+                /* Spares the reader a pointless qemu_event_set(). */
+                qatomic_set(&index->waiting, false);
+            }
+        }
+
+        if (QLIST_EMPTY(&registry)) {
+            break;
+        }
+
+        if (stall_ns > 0 && now_ns() >= next_stall) {
+            rcu_report_stall(&registry, now_ns() - gp_start_ns, forced);
+            next_stall += stall_ns;
+        }
+
+        qemu_mutex_unlock(&rcu_registry_lock);
+        if (forced) {
+#ifdef QEMU_RCU_STANDALONE
+            if (stall_ns > 0) {
+                qemu_event_timedwait_ns(&rcu_gp_event,
+                                        MAX(next_stall - now_ns(), 1000));
+            } else {
+                qemu_event_wait(&rcu_gp_event);
+            }
+#else
+            qemu_event_wait(&rcu_gp_event);
+#endif
+        } else {
+            rcu_poll_sleep(poll_ns, polled_ns);
+            polled_ns = now_ns() - gp_start_ns;
+            poll_ns = MIN(poll_ns * 2,
+                          (int64_t)qatomic_read(&tunables.poll_max_us) * 1000);
+        }
+        qemu_mutex_lock(&rcu_registry_lock);
+    }
+
+    QLIST_SWAP(&registry, &qsreaders, node);
+}
+
+void synchronize_rcu(void)
+{
+    struct rcu_reader_data *self = get_ptr_rcu_reader();
+    int64_t start, waited;
+
+    if (unlikely(self->depth)) {
+        rcu_fatal("synchronize_rcu() called inside an RCU read-side "
+                  "critical section: it would wait for itself forever");
+    }
+    if (unlikely(rcu_in_grace_period)) {
+        rcu_fatal("synchronize_rcu() called from a force_rcu notifier");
+    }
+
+    qemu_mutex_lock(&rcu_sync_lock);
+    rcu_in_grace_period = true;
+    start = now_ns();
+
+    /* Odd while running: cookies taken from now on need the next one. */
+    qatomic_set(&rcu_gp_seq, rcu_gp_seq + 1);
+
+    /*
+     * Make the caller's updates visible to every reader before readers
+     * can observe the new counter; pairs with smp_mb_placeholder() in
+     * rcu_read_lock().
+     */
+    qemu_mutex_lock(&rcu_registry_lock);
+    rcu_mb_global();
+
+    if (!QLIST_EMPTY(&registry)) {
+#if HOST_LONG_BITS < 64
+        /*
+         * A 32-bit counter could wrap while a reader is preempted between
+         * reading rcu_gp_ctr and storing its snapshot; flip a phase bit
+         * twice instead, waiting for the readers of each phase.
+         */
+        qatomic_set(&rcu_gp_ctr, rcu_gp_ctr ^ RCU_GP_CTR);
+        wait_for_readers(start);
+        qatomic_set(&rcu_gp_ctr, rcu_gp_ctr ^ RCU_GP_CTR);
+        wait_for_readers(start);
+#else
+        qatomic_set(&rcu_gp_ctr, rcu_gp_ctr + RCU_GP_CTR);
+        wait_for_readers(start);
+#endif
+    }
+    qemu_mutex_unlock(&rcu_registry_lock);
+
+    /*
+     * The readers' critical sections happen before the caller frees
+     * anything; the load-acquire of each ctr already ordered them, this
+     * orders the sequence update for pollers.
+     */
+    smp_mb();
+    qatomic_set(&rcu_gp_seq, rcu_gp_seq + 1);
+
+    waited = now_ns() - start;
+    if (waited > (int64_t)stat_read(max_grace_period_ns)) {
+        __atomic_store_n(&stats.max_grace_period_ns, waited,
+                         __ATOMIC_RELAXED);
+    }
+    stat_add(grace_periods, 1);
+    rcu_in_grace_period = false;
+    qemu_mutex_unlock(&rcu_sync_lock);
+}
+
+void synchronize_rcu_expedited(void)
+{
+    qatomic_inc(&rcu_expedite_count);
+    qemu_event_set(&rcu_poll_event);
+    stat_add(expedited_grace_periods, 1);
+    synchronize_rcu();
+    qatomic_dec(&rcu_expedite_count);
+}
+
+void force_rcu(void)
+{
+    qatomic_set(&rcu_force_requested, true);
+    qemu_event_set(&rcu_poll_event);
+}
+
+unsigned long get_state_synchronize_rcu(void)
+{
+    /* Order the caller's updates before reading the sequence. */
+    smp_mb();
+
+    /* The end of the next grace period to start after this point. */
+    return (qatomic_read(&rcu_gp_seq) + 3) & ~1UL;
+}
+
+bool poll_state_synchronize_rcu(unsigned long cookie)
+{
+    bool done = (long)(qatomic_read(&rcu_gp_seq) - cookie) >= 0;
+
+    /* Order the check before the caller's reclamation. */
+    smp_mb();
+    return done;
+}
+
+unsigned long start_poll_synchronize_rcu(void)
+{
+    unsigned long cookie = get_state_synchronize_rcu();
+
+    /* The call_rcu thread runs a grace period for any queued callback. */
+    call_rcu1(g_new0(struct rcu_head, 1), (RCUCBFunc *)g_free);
+    return cookie;
+}
+
+void cond_synchronize_rcu(unsigned long cookie)
+{
+    if (!poll_state_synchronize_rcu(cookie)) {
+        synchronize_rcu();
+    }
+}
+
+void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
+{
+    bool was_empty;
+    long pending;
+
+    node->func = func;
+    node->next = NULL;
+
+    qemu_mutex_lock(&rcu_cbq_lock);
+    was_empty = !rcu_cbq_head;
+    *rcu_cbq_tail = node;
+    rcu_cbq_tail = &node->next;
+    pending = rcu_call_count + 1;
+    qatomic_set(&rcu_call_count, pending);
+    qemu_mutex_unlock(&rcu_cbq_lock);
+
+    stat_add(callbacks_queued, 1);
+    /* The call_rcu thread only sleeps after finding the queue empty. */
+    if (was_empty) {
+        qemu_event_set(&rcu_call_ready_event);
+    }
+    if (pending == (long)qatomic_read(&tunables.force_callbacks)) {
+        qemu_event_set(&rcu_poll_event);
+    }
+}
+
+#if defined(CONFIG_MALLOC_TRIM) && defined(QEMU_RCU_STANDALONE)
+#define RCU_TRIM_POLICY 1
+static int64_t rcu_last_trim_ns;
+static bool rcu_heap_dirty;
+#endif
+
+/*
+ * Waits for the first callback of the next batch.  Trims the heap once
+ * the thread has been idle for trim_idle_us, at most once every
+ * trim_min_interval_ms and only after callbacks ran since the last trim,
+ * so a steady trickle of callbacks never pays for malloc_trim().
+ */
+static void rcu_wait_for_callbacks(void)
+{
+#if defined(RCU_TRIM_POLICY)
+    while (rcu_heap_dirty) {
+        int64_t idle_ns = (int64_t)qatomic_read(&tunables.trim_idle_us) * 1000;
+        int64_t gap_ns =
+            (int64_t)qatomic_read(&tunables.trim_min_interval_ms) * 1000000;
+        int64_t wait_ns = MAX(idle_ns, rcu_last_trim_ns + gap_ns - now_ns());
+
+        if (qemu_event_timedwait_ns(&rcu_call_ready_event, wait_ns)) {
+            return;
+        }
+        if (now_ns() - rcu_last_trim_ns >= gap_ns) {
+            malloc_trim(RCU_TRIM_PAD);
+            stat_add(malloc_trims, 1);
+            rcu_last_trim_ns = now_ns();
+            rcu_heap_dirty = false;
+        }
+    }
+#elif defined(CONFIG_MALLOC_TRIM)
+    /* Inside QEMU: its own policy, a trim on every idle transition. */
+    malloc_trim(RCU_TRIM_PAD);
+    stat_add(malloc_trims, 1);
+#endif
+    qemu_event_wait(&rcu_call_ready_event);
+}
+
+/* The caller is in the call_rcu thread, which stays offline while idle. */
+static void rcu_set_online(struct rcu_reader_data *self, bool online);
+
+static void *call_rcu_thread(void *opaque)
+{
+    struct rcu_reader_data *self;
+
+    rcu_register_thread();
+    rcu_is_call_rcu_thread = true;
+    self = get_ptr_rcu_reader();
+    rcu_set_online(self, false);
+
+    for (;;) {
+        struct rcu_head *node;
+        long n = 0;
+
+        for (;;) {
+            qemu_event_reset(&rcu_call_ready_event);
+            qemu_mutex_lock(&rcu_cbq_lock);
+            node = rcu_cbq_head;
+            if (node) {
+                rcu_cbq_head = NULL;
+                rcu_cbq_tail = &rcu_cbq_head;
+                qatomic_set(&rcu_batch_head, node);
+            }
+            qemu_mutex_unlock(&rcu_cbq_lock);
+            if (node) {
+                break;
+            }
+            rcu_wait_for_callbacks();
+        }
+
+        synchronize_rcu();
+
+        bql_lock();
+        rcu_set_online(self, true);
+        while (node) {
+            struct rcu_head *next = node->next;
+
+            /* A fork child re-queues what this thread has not run yet. */
+            qatomic_set(&rcu_batch_head, next);
+            node->func(node);
+            node = next;
+            n++;
+        }
+        rcu_set_online(self, false);
+        bql_unlock();
+
+        stat_add(callbacks_run, n);
+#if defined(RCU_TRIM_POLICY)
+        rcu_heap_dirty = true;
+#endif
+        qemu_mutex_lock(&rcu_cbq_lock);
+        qatomic_set(&rcu_call_count, rcu_call_count - n);
+        qemu_mutex_unlock(&rcu_cbq_lock);
+    }
+    return NULL;
+}
+
+typedef struct RcuDrain {
+    struct rcu_head rcu;
+    QemuEvent done;
+} RcuDrain;
+
+static void drain_rcu_callback(struct rcu_head *node)
+{
+    RcuDrain *drain = container_of(node, RcuDrain, rcu);
+
+    qemu_event_set(&drain->done);
+}
+
+void drain_call_rcu(void)
+{
+    RcuDrain drain;
+    bool locked;
+
+    if (unlikely(rcu_is_call_rcu_thread)) {
+        rcu_fatal("drain_call_rcu() called from an RCU callback: the "
+                  "call_rcu thread would wait for itself forever");
+    }
+    if (unlikely(get_ptr_rcu_reader()->depth)) {
+        rcu_fatal("drain_call_rcu() called inside an RCU read-side "
+                  "critical section: it would wait for itself forever");
+    }
+    if (unlikely(rcu_in_grace_period)) {
+        rcu_fatal("drain_call_rcu() called from a force_rcu notifier");
+    }
+
+    memset(&drain, 0, sizeof(drain));
+    qemu_event_init(&drain.done, false);
+
+    locked = bql_locked();
+    if (locked) {
+        bql_unlock();
+    }
+
+    /*
+     * Callbacks run in queueing order, so once ours has run every
+     * callback queued before it (by any thread) has run too.
+     */
+    qatomic_inc(&in_drain_call_rcu);
+    qemu_event_set(&rcu_poll_event);
+    call_rcu1(&drain.rcu, drain_rcu_callback);
+    qemu_event_wait(&drain.done);
+    qatomic_dec(&in_drain_call_rcu);
+    qemu_event_destroy(&drain.done);
+
+    if (locked) {
+        bql_lock();
+    }
+}
+
+static void rcu_set_online(struct rcu_reader_data *self, bool online)
+{
+    if (self->offline == !online) {
+        return;
+    }
+    if (online) {
+        qatomic_inc(&rcu_online_count);
+        qatomic_set(&self->offline, false);
+        /*
+         * Publish the transition before any later critical section;
+         * pairs with the smp_mb() in rcu_mb_global().
+         */
+        smp_mb();
+    } else {
+        qatomic_set(&self->offline, true);
+        qatomic_dec(&rcu_online_count);
+    }
+}
+
+static struct rcu_reader_data *rcu_registered_self(const char *what)
+{
+    struct rcu_reader_data *self = get_ptr_rcu_reader();
+
+    if (unlikely(!self->registered)) {
+        rcu_fatal("%s() called by a thread that is not registered with "
+                  "rcu_register_thread()", what);
+    }
+    if (unlikely(self->depth)) {
+        rcu_fatal("%s() called inside an RCU read-side critical section",
+                  what);
+    }
+    return self;
+}
+
+void rcu_thread_offline(void)
+{
+    rcu_set_online(rcu_registered_self("rcu_thread_offline"), false);
+}
+
+void rcu_thread_online(void)
+{
+    rcu_set_online(rcu_registered_self("rcu_thread_online"), true);
+}
+
+void rcu_quiesce(void)
+{
+    rcu_registered_self("rcu_quiesce");
+    /* The reader's ctr is already 0 outside critical sections. */
+    smp_mb();
+}
+
+bool rcu_thread_is_online(void)
+{
+    struct rcu_reader_data *self = get_ptr_rcu_reader();
+
+    return self->registered && !self->offline;
+}
+
+void rcu_register_thread(void)
+{
+    struct rcu_reader_data *self = get_ptr_rcu_reader();
+
+    if (unlikely(self->registered)) {
+        rcu_fatal("rcu_register_thread() called twice by thread %d",
+                  reader_tid());
+    }
+    assert(self->ctr == 0 && self->depth == 0);
+    self->tid = reader_tid();
+    self->offline = true;
+    qemu_mutex_lock(&rcu_registry_lock);
+    QLIST_INSERT_HEAD(&registry, self, node);
+    self->registered = true;
+    qemu_mutex_unlock(&rcu_registry_lock);
+    rcu_set_online(self, true);
+}
+
+void rcu_unregister_thread(void)
+{
+    struct rcu_reader_data *self =
+        rcu_registered_self("rcu_unregister_thread");
+
+    rcu_set_online(self, false);
+    qemu_mutex_lock(&rcu_registry_lock);
+    QLIST_REMOVE(self, node);
+    self->registered = false;
+    qemu_mutex_unlock(&rcu_registry_lock);
+}
+
+void rcu_add_force_rcu_notifier(Notifier *n)
+{
+    qemu_mutex_lock(&rcu_registry_lock);
+    notifier_list_add(&get_ptr_rcu_reader()->force_rcu, n);
+    qemu_mutex_unlock(&rcu_registry_lock);
+}
+
+void rcu_remove_force_rcu_notifier(Notifier *n)
+{
+    qemu_mutex_lock(&rcu_registry_lock);
+    notifier_remove(n);
+    qemu_mutex_unlock(&rcu_registry_lock);
+}
+
+void rcu_get_stats(RcuStats *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->grace_periods = stat_read(grace_periods);
+    s->forced_grace_periods = stat_read(forced_grace_periods);
+    s->expedited_grace_periods = stat_read(expedited_grace_periods);
+    s->force_rcu_notifier_calls = stat_read(force_rcu_notifier_calls);
+    s->callbacks_queued = stat_read(callbacks_queued);
+    s->callbacks_run = stat_read(callbacks_run);
+    s->malloc_trims = stat_read(malloc_trims);
+    s->membarriers_skipped = stat_read(membarriers_skipped);
+    s->stall_warnings = stat_read(stall_warnings);
+    s->max_grace_period_ns = stat_read(max_grace_period_ns);
+#ifdef QEMU_RCU_STANDALONE
+    s->membarrier_calls = qemu_membarrier_call_count();
+#endif
+}
+
+void rcu_get_tunables(RcuTunables *t)
+{
+    t->force_callbacks = qatomic_read(&tunables.force_callbacks);
+    t->poll_max_us = qatomic_read(&tunables.poll_max_us);
+    t->force_after_us = qatomic_read(&tunables.force_after_us);
+    t->stall_timeout_ms = qatomic_read(&tunables.stall_timeout_ms);
+    t->trim_min_interval_ms = qatomic_read(&tunables.trim_min_interval_ms);
+    t->trim_idle_us = qatomic_read(&tunables.trim_idle_us);
+}
+
+void rcu_set_tunables(const RcuTunables *t)
+{
+    qatomic_set(&tunables.force_callbacks, MAX(t->force_callbacks, 1));
+    qatomic_set(&tunables.poll_max_us, MAX(t->poll_max_us, 1));
+    qatomic_set(&tunables.force_after_us, t->force_after_us);
+    qatomic_set(&tunables.stall_timeout_ms, t->stall_timeout_ms);
+    qatomic_set(&tunables.trim_min_interval_ms, t->trim_min_interval_ms);
+    qatomic_set(&tunables.trim_idle_us, t->trim_idle_us);
+    qemu_event_set(&rcu_poll_event);
+}
+
+static void rcu_tunable_from_env(const char *name, unsigned *value)
+{
+    const char *s = getenv(name);
+    char *end;
+    unsigned long v;
+
+    if (!s || !*s) {
+        return;
+    }
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || *end || v > UINT_MAX) {
+        fprintf(stderr, "qemu-rcu: ignoring %s=%s: not a number\n", name, s);
+        return;
+    }
+    *value = v;
+}
+
+static void rcu_tunables_init(void)
+{
+    rcu_tunable_from_env("QEMU_RCU_FORCE_CALLBACKS",
+                         &tunables.force_callbacks);
+    rcu_tunable_from_env("QEMU_RCU_POLL_MAX_US", &tunables.poll_max_us);
+    rcu_tunable_from_env("QEMU_RCU_FORCE_AFTER_US", &tunables.force_after_us);
+    rcu_tunable_from_env("QEMU_RCU_STALL_TIMEOUT_MS",
+                         &tunables.stall_timeout_ms);
+    rcu_tunable_from_env("QEMU_RCU_TRIM_MIN_INTERVAL_MS",
+                         &tunables.trim_min_interval_ms);
+    rcu_tunable_from_env("QEMU_RCU_TRIM_IDLE_US", &tunables.trim_idle_us);
+    tunables.force_callbacks = MAX(tunables.force_callbacks, 1);
+    tunables.poll_max_us = MAX(tunables.poll_max_us, 1);
+}
+
+static void rcu_init_complete(void)
+{
+    QemuThread thread;
+
+    qemu_mutex_init(&rcu_registry_lock);
+    qemu_mutex_init(&rcu_sync_lock);
+    qemu_mutex_init(&rcu_cbq_lock);
+    qemu_event_init(&rcu_gp_event, true);
+    qemu_event_init(&rcu_call_ready_event, false);
+    qemu_event_init(&rcu_poll_event, false);
+
+    qemu_thread_create(&thread, "call_rcu", call_rcu_thread,
+                       NULL, QEMU_THREAD_DETACHED);
+}
+
+static int atfork_depth = 1;
+#ifdef QEMU_RCU_STANDALONE
+static bool atfork_took_bql;
+#endif
+
+void rcu_enable_atfork(void)
+{
+    atfork_depth++;
+}
+
+void rcu_disable_atfork(void)
+{
+    atfork_depth--;
+}
+
+/*
+ * fork() may come from any thread while others queue callbacks, run a
+ * grace period or run a batch.  The prepare handler waits for all of
+ * them to reach a consistent point by taking (in the library's lock
+ * order) the BQL, the grace-period lock, the registry and the queue.
+ */
+static void rcu_atfork_prepare(void)
+{
+    if (atfork_depth < 1) {
+        return;
+    }
+    if (unlikely(get_ptr_rcu_reader()->depth)) {
+        rcu_fatal("fork() called inside an RCU read-side critical section");
+    }
+#ifdef QEMU_RCU_STANDALONE
+    /* QEMU forks with the BQL held; a standalone caller may not. */
+    atfork_took_bql = !bql_locked();
+    if (atfork_took_bql) {
+        bql_lock();
+    }
+#endif
+    qemu_mutex_lock(&rcu_sync_lock);
+    qemu_mutex_lock(&rcu_registry_lock);
+    qemu_mutex_lock(&rcu_cbq_lock);
+}
+
+static void rcu_atfork_parent(void)
+{
+    if (atfork_depth < 1) {
+        return;
+    }
+    qemu_mutex_unlock(&rcu_cbq_lock);
+    qemu_mutex_unlock(&rcu_registry_lock);
+    qemu_mutex_unlock(&rcu_sync_lock);
+#ifdef QEMU_RCU_STANDALONE
+    if (atfork_took_bql) {
+        bql_unlock();
+    }
+#endif
+}
+
+/*
+ * Only the forking thread exists in the child.  Callbacks the parent's
+ * call_rcu thread had taken but not run go back to the head of the
+ * queue, the count is rebuilt from the queue, and a new call_rcu thread
+ * starts.  The forking thread ends up registered, as in QEMU.
+ */
+static void rcu_atfork_child(void)
+{
+    struct rcu_reader_data *self = get_ptr_rcu_reader();
+    struct rcu_head *node;
+    long count = 0;
+
+    if (atfork_depth < 1) {
+        return;
+    }
+
+    /*
+     * The RCU mutexes are re-initialised by rcu_init_complete(): an
+     * error-checking mutex would refuse an unlock from the child, whose
+     * thread id differs from the parent's.
+     */
+#ifdef QEMU_RCU_STANDALONE
+    if (atfork_took_bql) {
+        bql_unlock();
+    }
+#endif
+
+    if (rcu_batch_head) {
+        struct rcu_head **tail = &rcu_batch_head;
+
+        while (*tail) {
+            tail = &(*tail)->next;
+        }
+        *tail = rcu_cbq_head;
+        if (!rcu_cbq_head) {
+            rcu_cbq_tail = tail;
+        }
+        rcu_cbq_head = rcu_batch_head;
+        rcu_batch_head = NULL;
+    }
+    for (node = rcu_cbq_head; node; node = node->next) {
+        count++;
+    }
+    rcu_call_count = count;
+    in_drain_call_rcu = 0;
+    rcu_expedite_count = 0;
+    rcu_online_count = 0;
+    if (rcu_gp_seq & 1) {
+        rcu_gp_seq++;
+    }
+
+    QLIST_INIT(&registry);
+    self->registered = false;
+    self->offline = true;
+    self->waiting = false;
+    rcu_init_complete();
+    rcu_register_thread();
+}
+
+static void __attribute__((__constructor__)) rcu_init(void)
+{
+    rcu_tunables_init();
+    smp_mb_global_init();
+    pthread_atfork(rcu_atfork_prepare, rcu_atfork_parent, rcu_atfork_child);
+    rcu_init_complete();
+    rcu_register_thread();
+}
