@@ -88,11 +88,12 @@ static unsigned long rcu_gp_seq;
  * batch, so the callbacks it runs after a grace period are exactly those
  * queued before the grace period started.
  */
-static QemuMutex rcu_cbq_lock;
+static int rcu_cbq_lock;
 static struct rcu_head *rcu_cbq_head;
 static struct rcu_head **rcu_cbq_tail = &rcu_cbq_head;
 /* Queued and not yet run, including the batch; the seed's rcu_call_count */
 static long rcu_call_count;
+static uint64_t rcu_calls_queued;
 /* The unrun rest of the batch; a fork child queues it again. */
 static struct rcu_head *rcu_batch_head;
 static QemuEvent rcu_call_ready_event;
@@ -107,7 +108,6 @@ static struct {
     uint64_t forced_grace_periods;
     uint64_t expedited_grace_periods;
     uint64_t force_rcu_notifier_calls;
-    uint64_t callbacks_queued;
     uint64_t callbacks_run;
     uint64_t malloc_trims;
     uint64_t membarriers_skipped;
@@ -134,6 +134,30 @@ G_NORETURN G_GNUC_PRINTF(1, 2) static void rcu_fatal(const char *fmt, ...)
 void rcu_read_unlock_unbalanced(void)
 {
     rcu_fatal("rcu_read_unlock() without a matching rcu_read_lock()");
+}
+
+/*
+ * The queue lock is held for a handful of stores, so a test-and-set
+ * lock beats a mutex: one atomic per call_rcu1() and no futex.  A
+ * waiter yields in case the holder was preempted.
+ */
+static void rcu_cbq_lock_acquire(void)
+{
+    /* Acquire pairs with the release in rcu_cbq_lock_release(). */
+    while (__atomic_exchange_n(&rcu_cbq_lock, 1, __ATOMIC_ACQUIRE)) {
+        for (int i = 0; qatomic_read(&rcu_cbq_lock); i++) {
+            if (i < 64) {
+                cpu_relax();
+            } else {
+                sched_yield();
+            }
+        }
+    }
+}
+
+static void rcu_cbq_lock_release(void)
+{
+    __atomic_store_n(&rcu_cbq_lock, 0, __ATOMIC_RELEASE);
 }
 
 static int64_t now_ns(void)
@@ -464,21 +488,44 @@ void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
     node->func = func;
     node->next = NULL;
 
-    qemu_mutex_lock(&rcu_cbq_lock);
+    rcu_cbq_lock_acquire();
     was_empty = !rcu_cbq_head;
     *rcu_cbq_tail = node;
     rcu_cbq_tail = &node->next;
     pending = rcu_call_count + 1;
     qatomic_set(&rcu_call_count, pending);
-    qemu_mutex_unlock(&rcu_cbq_lock);
+    __atomic_store_n(&rcu_calls_queued, rcu_calls_queued + 1, __ATOMIC_RELAXED);
+    rcu_cbq_lock_release();
 
-    stat_add(callbacks_queued, 1);
     /* The call_rcu thread only sleeps after finding the queue empty. */
     if (was_empty) {
         qemu_event_set(&rcu_call_ready_event);
     }
     if (pending == (long)qatomic_read(&tunables.force_callbacks)) {
         qemu_event_set(&rcu_poll_event);
+    }
+}
+
+/*
+ * Offline threads are skipped by grace periods and need no membarrier;
+ * the library itself takes its threads offline while they block.
+ */
+static void rcu_set_online(struct rcu_reader_data *self, bool online)
+{
+    if (!self->registered || self->offline == !online) {
+        return;
+    }
+    if (online) {
+        qatomic_inc(&rcu_online_count);
+        qatomic_set(&self->offline, false);
+        /*
+         * Publish the transition before any later critical section;
+         * pairs with the smp_mb() in rcu_mb_global().
+         */
+        smp_mb();
+    } else {
+        qatomic_set(&self->offline, true);
+        qatomic_dec(&rcu_online_count);
     }
 }
 
@@ -521,8 +568,6 @@ static void rcu_wait_for_callbacks(void)
     qemu_event_wait(&rcu_call_ready_event);
 }
 
-/* The caller is in the call_rcu thread, which stays offline while idle. */
-static void rcu_set_online(struct rcu_reader_data *self, bool online);
 
 static void *call_rcu_thread(void *opaque)
 {
@@ -539,14 +584,14 @@ static void *call_rcu_thread(void *opaque)
 
         for (;;) {
             qemu_event_reset(&rcu_call_ready_event);
-            qemu_mutex_lock(&rcu_cbq_lock);
+            rcu_cbq_lock_acquire();
             node = rcu_cbq_head;
             if (node) {
                 rcu_cbq_head = NULL;
                 rcu_cbq_tail = &rcu_cbq_head;
                 qatomic_set(&rcu_batch_head, node);
             }
-            qemu_mutex_unlock(&rcu_cbq_lock);
+            rcu_cbq_lock_release();
             if (node) {
                 break;
             }
@@ -573,9 +618,9 @@ static void *call_rcu_thread(void *opaque)
 #if defined(RCU_TRIM_POLICY)
         rcu_heap_dirty = true;
 #endif
-        qemu_mutex_lock(&rcu_cbq_lock);
+        rcu_cbq_lock_acquire();
         qatomic_set(&rcu_call_count, rcu_call_count - n);
-        qemu_mutex_unlock(&rcu_cbq_lock);
+        rcu_cbq_lock_release();
     }
     return NULL;
 }
@@ -594,6 +639,8 @@ static void drain_rcu_callback(struct rcu_head *node)
 
 void drain_call_rcu(void)
 {
+    struct rcu_reader_data *self = get_ptr_rcu_reader();
+    bool was_online = self->registered && !self->offline;
     RcuDrain drain;
     bool locked;
 
@@ -624,7 +671,12 @@ void drain_call_rcu(void)
     qatomic_inc(&in_drain_call_rcu);
     qemu_event_set(&rcu_poll_event);
     call_rcu1(&drain.rcu, drain_rcu_callback);
+    /* A blocked thread costs the grace period no membarrier. */
+    rcu_set_online(self, false);
     qemu_event_wait(&drain.done);
+    if (was_online) {
+        rcu_set_online(self, true);
+    }
     qatomic_dec(&in_drain_call_rcu);
     qemu_event_destroy(&drain.done);
 
@@ -633,24 +685,6 @@ void drain_call_rcu(void)
     }
 }
 
-static void rcu_set_online(struct rcu_reader_data *self, bool online)
-{
-    if (self->offline == !online) {
-        return;
-    }
-    if (online) {
-        qatomic_inc(&rcu_online_count);
-        qatomic_set(&self->offline, false);
-        /*
-         * Publish the transition before any later critical section;
-         * pairs with the smp_mb() in rcu_mb_global().
-         */
-        smp_mb();
-    } else {
-        qatomic_set(&self->offline, true);
-        qatomic_dec(&rcu_online_count);
-    }
-}
 
 static struct rcu_reader_data *rcu_registered_self(const char *what)
 {
@@ -742,7 +776,7 @@ void rcu_get_stats(RcuStats *s)
     s->forced_grace_periods = stat_read(forced_grace_periods);
     s->expedited_grace_periods = stat_read(expedited_grace_periods);
     s->force_rcu_notifier_calls = stat_read(force_rcu_notifier_calls);
-    s->callbacks_queued = stat_read(callbacks_queued);
+    s->callbacks_queued = __atomic_load_n(&rcu_calls_queued, __ATOMIC_RELAXED);
     s->callbacks_run = stat_read(callbacks_run);
     s->malloc_trims = stat_read(malloc_trims);
     s->membarriers_skipped = stat_read(membarriers_skipped);
@@ -813,7 +847,7 @@ static void rcu_init_complete(void)
 
     qemu_mutex_init(&rcu_registry_lock);
     qemu_mutex_init(&rcu_sync_lock);
-    qemu_mutex_init(&rcu_cbq_lock);
+    rcu_cbq_lock_release();
     qemu_event_init(&rcu_gp_event, true);
     qemu_event_init(&rcu_call_ready_event, false);
     qemu_event_init(&rcu_poll_event, false);
@@ -860,7 +894,7 @@ static void rcu_atfork_prepare(void)
 #endif
     qemu_mutex_lock(&rcu_sync_lock);
     qemu_mutex_lock(&rcu_registry_lock);
-    qemu_mutex_lock(&rcu_cbq_lock);
+    rcu_cbq_lock_acquire();
 }
 
 static void rcu_atfork_parent(void)
@@ -868,7 +902,7 @@ static void rcu_atfork_parent(void)
     if (atfork_depth < 1) {
         return;
     }
-    qemu_mutex_unlock(&rcu_cbq_lock);
+    rcu_cbq_lock_release();
     qemu_mutex_unlock(&rcu_registry_lock);
     qemu_mutex_unlock(&rcu_sync_lock);
 #ifdef QEMU_RCU_STANDALONE
