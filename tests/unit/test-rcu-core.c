@@ -124,6 +124,15 @@ static void reader_start(Reader *r, bool stuck, bool use_notifier)
     }
 }
 
+static void *release_later(void *opaque)
+{
+    Reader *r = opaque;
+
+    g_usleep(500 * 1000);
+    qatomic_set(&r->release, true);
+    return NULL;
+}
+
 static void reader_stop(Reader *r)
 {
     qatomic_set(&r->stop, true);
@@ -291,7 +300,6 @@ static void test_spurious_kicks(void)
         extra.notify(&r.notifier, NULL);
     }
     reader_stop(&r);
-    (void)extra;
     synchronize_rcu();
     g_assert_cmpint(r.sections, >, 0);
 }
@@ -546,6 +554,50 @@ static void test_fork_anywhere(void)
     drain_call_rcu();
 }
 
+/* A reader without notifier that stays inside is named on stderr. */
+static void test_stall_warning(void)
+{
+    if (g_test_subprocess()) {
+        Reader r;
+        RcuTunables t;
+        RcuStats before, after;
+
+        rcu_get_tunables(&t);
+        t.stall_timeout_ms = 200;
+        rcu_set_tunables(&t);
+        reader_start(&r, true, false);
+        before = stats_now();
+        qemu_thread_create(&(QemuThread){0}, "test-releaser",
+                           release_later, &r, QEMU_THREAD_DETACHED);
+        synchronize_rcu();
+        after = stats_now();
+        reader_stop(&r);
+        g_assert_cmpuint(after.stall_warnings - before.stall_warnings,
+                         >=, 2);
+        return;
+    }
+    g_test_trap_subprocess(NULL, 20 * G_USEC_PER_SEC, 0);
+    g_test_trap_assert_passed();
+    g_test_trap_assert_stderr("*grace period stalled for 0.2* by 1 reader*"
+                              "thread * (test-reader): no force_rcu "
+                              "notifier*stalled for 0.4*");
+}
+
+static void test_tunables_roundtrip(void)
+{
+    RcuTunables t, back;
+
+    rcu_get_tunables(&t);
+    g_assert_cmpuint(t.force_callbacks, ==, 30);
+    g_assert_cmpuint(t.poll_max_us, ==, 10000);
+    g_assert_cmpuint(t.force_after_us, ==, 50000);
+    t.force_after_us = 1234;
+    rcu_set_tunables(&t);
+    rcu_get_tunables(&back);
+    g_assert_cmpmem(&t, sizeof(t), &back, sizeof(back));
+    quiesce();
+}
+
 /* Misuse: each runs in a subprocess that must die with a clear message. */
 static void misuse_unbalanced_unlock(void)
 {
@@ -642,6 +694,8 @@ int main(int argc, char **argv)
     g_test_add_func("/rcu/core/offline-skips-membarrier",
                     test_offline_skips_membarrier);
     g_test_add_func("/rcu/core/fork-anywhere", test_fork_anywhere);
+    g_test_add_func("/rcu/core/stall-warning", test_stall_warning);
+    g_test_add_func("/rcu/core/tunables", test_tunables_roundtrip);
     for (int i = 0; i < G_N_ELEMENTS(misuse_cases); i++) {
         g_autofree char *path = g_strdup_printf("/rcu/core/misuse/%s",
                                                 misuse_cases[i].name);
