@@ -46,6 +46,18 @@
 #define RCU_SPIN_POLL_NS  50000
 #define RCU_TRIM_PAD      (4 * 1024 * 1024)
 
+/*
+ * Hosts whose memory model is TSO: a reader's stores become visible in
+ * program order and never ahead of its earlier loads, so once the first
+ * scan of a grace period is ordered by a global barrier, re-reading a
+ * reader's ctr in later normal-state polls needs only a local one.
+ */
+#if defined(__i386__) || defined(__x86_64__) || defined(__s390x__)
+#define RCU_HOST_TSO 1
+#else
+#define RCU_HOST_TSO 0
+#endif
+
 unsigned long rcu_gp_ctr = RCU_GP_LOCKED;
 QemuEvent rcu_gp_event;
 
@@ -294,6 +306,7 @@ static void wait_for_readers(int64_t gp_start_ns)
                        1000000;
     int64_t next_stall = gp_start_ns + stall_ns;
     bool forced = false;
+    bool first_scan = true;
 
     for (;;) {
         if (!forced && rcu_should_force(polled_ns)) {
@@ -323,7 +336,12 @@ static void wait_for_readers(int64_t gp_start_ns)
          * before the loads of ctr; pairs with smp_mb_placeholder() in
          * rcu_read_lock() and rcu_read_unlock().
          */
-        rcu_mb_global();
+        if (forced || first_scan || !RCU_HOST_TSO) {
+            rcu_mb_global();
+        } else {
+            smp_mb();
+        }
+        first_scan = false;
 
         QLIST_FOREACH_SAFE(index, &registry, node, tmp) {
             if (!rcu_gp_ongoing(index)) {
