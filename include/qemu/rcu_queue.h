@@ -38,6 +38,7 @@
  * QLIST
  */
 
+/* FIRST/NEXT pair with the qatomic_rcu_set() of the updates below. */
 #define QLIST_EMPTY_RCU(head) (qatomic_read(&(head)->lh_first) == NULL)
 #define QLIST_FIRST_RCU(head) (qatomic_rcu_read(&(head)->lh_first))
 #define QLIST_NEXT_RCU(elm, field) (qatomic_rcu_read(&(elm)->field.le_next))
@@ -102,6 +103,7 @@
  * QSIMPLEQ
  */
 
+/* FIRST/NEXT pair with the qatomic_rcu_set() of the updates below. */
 #define QSIMPLEQ_EMPTY_RCU(head) (qatomic_read(&(head)->sqh_first) == NULL)
 #define QSIMPLEQ_FIRST_RCU(head) qatomic_rcu_read(&(head)->sqh_first)
 #define QSIMPLEQ_NEXT_RCU(elm, field)                                   \
@@ -177,6 +179,7 @@
  * publishes to readers loading the typed tqe_next/tqh_first.
  */
 
+/* FIRST/NEXT pair with the qatomic_rcu_set() of the updates below. */
 #define QTAILQ_EMPTY_RCU(head) (qatomic_read(&(head)->tqh_first) == NULL)
 #define QTAILQ_FIRST_RCU(head) qatomic_rcu_read(&(head)->tqh_first)
 #define QTAILQ_NEXT_RCU(elm, field)                                     \
@@ -265,6 +268,7 @@
  * QSLIST
  */
 
+/* FIRST/NEXT pair with the qatomic_rcu_set() of the updates below. */
 #define QSLIST_EMPTY_RCU(head) (qatomic_read(&(head)->slh_first) == NULL)
 #define QSLIST_FIRST_RCU(head) qatomic_rcu_read(&(head)->slh_first)
 #define QSLIST_NEXT_RCU(elm, field)                                     \
