@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Builds qemu-rcu and runs the main demo (the README's main-job command).
+# Builds qemu-rcu and runs the virtio-gpu-like unmap demo (the README's
+# main-job command): vCPU threads in long RCU read-side critical sections,
+# a device that unmaps blobs and waits for the old memory map to be freed.
 #   scripts/run-demo.sh [demo options ...]
 set -euo pipefail
 
@@ -13,4 +15,4 @@ if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" "$top"
 fi
 meson compile -C "$build"
-exec "$build/contrib/rcu-table/rcu-table" "$@"
+exec "$build/contrib/vgpu-unmap/vgpu-unmap" "$@"

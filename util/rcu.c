@@ -625,6 +625,9 @@ static void *call_rcu_thread(void *opaque)
 
             /* A fork child re-queues what this thread has not run yet. */
             qatomic_set(&rcu_batch_head, next);
+            /* Counted first: whoever sees the effect sees the count. */
+            __atomic_store_n(&stats.callbacks_run, stats.callbacks_run + 1,
+                             __ATOMIC_RELAXED);
             node->func(node);
             node = next;
             n++;
@@ -632,7 +635,6 @@ static void *call_rcu_thread(void *opaque)
         rcu_set_online(self, false);
         bql_unlock();
 
-        stat_add(callbacks_run, n);
 #if defined(RCU_TRIM_POLICY)
         rcu_heap_dirty = true;
 #endif

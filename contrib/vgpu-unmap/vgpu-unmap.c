@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vgpu-unmap: runs the virtio-gpu-like blob unmap path against TCG-like
+ * vCPUs and prints how long unmaps take.  See docs/vgpu-unmap.md.
+ */
+#include "qemu/osdep.h"
+#include "qemu/rcu-ext.h"
+#include "vgpu-machine.h"
+
+enum {
+    EXIT_LATE = 1,              /* an unmap missed the deadline, or unsafe */
+    EXIT_USAGE = 2,
+    EXIT_HUNG = 3,
+};
+
+typedef struct Progress {
+    bool enabled;
+    bool shown;
+    int64_t last_print_ns;
+} Progress;
+
+/* Long runs only: short ones would just flicker. */
+#define PROGRESS_AFTER_NS    (1000 * 1000000LL)
+#define PROGRESS_PERIOD_NS   (100 * 1000000LL)
+
+static void show_progress(const VgpuProgress *p, void *opaque)
+{
+    Progress *pr = opaque;
+    int64_t now = vgpu_clock_ns();
+
+    if (p->elapsed_ns < PROGRESS_AFTER_NS ||
+        now - pr->last_print_ns < PROGRESS_PERIOD_NS) {
+        return;
+    }
+    pr->last_print_ns = now;
+    pr->shown = true;
+    if (p->total) {
+        fprintf(stderr, "\r\033[Kvgpu-unmap: %u/%u unmaps, last %.1f ms, "
+                "%.1f s", p->done, p->total, p->last_ns / 1e6,
+                p->elapsed_ns / 1e9);
+    } else {
+        fprintf(stderr, "\r\033[Kvgpu-unmap: %u unmaps, last %.1f ms, %.1f s",
+                p->done, p->last_ns / 1e6, p->elapsed_ns / 1e9);
+    }
+}
+
+static bool parse_size(const char *s, size_t *out)
+{
+    char *end;
+    guint64 v;
+
+    errno = 0;
+    v = g_ascii_strtoull(s, &end, 10);
+    if (errno || end == s) {
+        return false;
+    }
+    switch (g_ascii_toupper(*end)) {
+    case 'K':
+        v <<= 10;
+        end++;
+        break;
+    case 'M':
+        v <<= 20;
+        end++;
+        break;
+    case 'G':
+        v <<= 30;
+        end++;
+        break;
+    }
+    if (g_ascii_toupper(*end) == 'I' && g_ascii_toupper(end[1]) == 'B') {
+        end += 2;
+    } else if (g_ascii_toupper(*end) == 'B') {
+        end++;
+    }
+    if (*end || v == 0 || v > (guint64)1 << 32) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static char *format_size(size_t size)
+{
+    if (size >= (1 << 20) && size % (1 << 20) == 0) {
+        return g_strdup_printf("%zu MiB", size >> 20);
+    }
+    if (size >= 1024 && size % 1024 == 0) {
+        return g_strdup_printf("%zu KiB", size >> 10);
+    }
+    return g_strdup_printf("%zu bytes", size);
+}
+
+static bool result_ok(const VgpuResult *r)
+{
+    return !r->hung && !r->missed_deadline && !r->vcpu.violations &&
+           !r->finalize_errors;
+}
+
+static void print_table(const VgpuConfig *cfg, const VgpuResult *r)
+{
+    const VgpuLatency *l = &r->latency;
+    g_autofree char *size = format_size(cfg->region_size);
+
+    printf("vgpu-unmap: %u vCPU%s %s force_rcu notifiers, %u unmaps of "
+           "%s blobs\n", cfg->vcpus, cfg->vcpus == 1 ? "" : "s",
+           cfg->kick ? "with" : "WITHOUT", r->unmaps, size);
+    printf("  vCPUs leave their sections %s", cfg->kick ?
+           "when kicked" : "only on their own");
+    if (cfg->section_ms) {
+        printf("%s every %u ms", cfg->kick ? " or" : ",", cfg->section_ms);
+    }
+    if (cfg->mmio_us) {
+        printf("; MMIO under the BQL every %u us", cfg->mmio_us);
+    }
+    printf("\n");
+    if (cfg->bql_hold_us) {
+        printf("  the device holds the BQL for %u us after each unmap\n",
+               cfg->bql_hold_us);
+    }
+    if (cfg->drain_under_bql) {
+        printf("  the device calls drain_call_rcu() with the BQL held after "
+               "each unmap\n");
+    }
+    printf("\n");
+    printf("unmap latency (ms)   count      min      p50      p90      p99"
+           "      max     mean\n");
+    printf("                  %8u %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f\n",
+           l->count, l->min_ns / 1e6, l->p50_ns / 1e6, l->p90_ns / 1e6,
+           l->p99_ns / 1e6, l->max_ns / 1e6, l->mean_ns / 1e6);
+    printf("\n");
+    printf("RCU (rcu_get_stats, during the run)\n");
+    printf("  grace periods                 %10" PRIu64 "\n",
+           r->rcu.grace_periods);
+    printf("  forced grace periods          %10" PRIu64 "\n",
+           r->rcu.forced_grace_periods);
+    printf("  force_rcu notifier calls      %10" PRIu64 "\n",
+           r->rcu.force_rcu_notifier_calls);
+    printf("  stall warnings                %10" PRIu64 "\n",
+           r->rcu.stall_warnings);
+    printf("  longest grace period (ms)     %10.2f\n",
+           r->rcu.max_grace_period_ns / 1e6);
+    printf("vCPUs\n");
+    printf("  read-side critical sections   %10" PRIu64 "\n",
+           r->vcpu.sections);
+    printf("    left when kicked            %10" PRIu64 "\n",
+           r->vcpu.kick_exits);
+    printf("    left on their own           %10" PRIu64 "\n",
+           r->vcpu.own_exits);
+    printf("  longest section (ms)          %10.2f\n",
+           r->vcpu.max_section_ns / 1e6);
+    printf("  longest pause between polls   %10.2f  (descheduled or "
+           "in MMIO)\n", r->vcpu.max_poll_gap_ns / 1e6);
+    printf("  MMIO accesses under the BQL   %10" PRIu64 "\n", r->vcpu.mmio);
+    printf("  finalized regions seen        %10" PRIu64 "\n",
+           r->vcpu.violations);
+    printf("device\n");
+    printf("  unmaps suspended              %10" PRIu64 "\n", r->suspends);
+    printf("  suspended unmaps replayed     %10" PRIu64 "\n", r->replays);
+    printf("  blobs finalized               %10" PRIu64 "\n",
+           r->blobs_finalized);
+    printf("  finalize errors               %10" PRIu64 "\n",
+           r->finalize_errors);
+    if (cfg->drain_under_bql) {
+        printf("  longest drain_call_rcu (ms)   %10.2f\n",
+               r->max_drain_ns / 1e6);
+    }
+    printf("\n%s: %u of %u unmaps over the %u ms deadline, %.2f s\n",
+           result_ok(r) ? "OK" : "FAILED", r->missed_deadline, r->unmaps,
+           cfg->deadline_ms, r->elapsed_ns / 1e9);
+}
+
+static void print_json(const VgpuConfig *cfg, const VgpuResult *r)
+{
+    const VgpuLatency *l = &r->latency;
+
+    printf("{\n");
+    printf("  \"vcpus\": %u,\n  \"kick\": %s,\n  \"section_ms\": %u,\n"
+           "  \"mmio_us\": %u,\n  \"region_size\": %zu,\n",
+           cfg->vcpus, cfg->kick ? "true" : "false", cfg->section_ms,
+           cfg->mmio_us, cfg->region_size);
+    printf("  \"unmaps\": %u,\n  \"deadline_ms\": %u,\n"
+           "  \"missed_deadline\": %u,\n  \"hung\": %s,\n"
+           "  \"elapsed_s\": %.3f,\n", r->unmaps, cfg->deadline_ms,
+           r->missed_deadline, r->hung ? "true" : "false",
+           r->elapsed_ns / 1e9);
+    printf("  \"latency_ms\": {\"min\": %.3f, \"p50\": %.3f, \"p90\": %.3f, "
+           "\"p99\": %.3f, \"max\": %.3f, \"mean\": %.3f},\n",
+           l->min_ns / 1e6, l->p50_ns / 1e6, l->p90_ns / 1e6,
+           l->p99_ns / 1e6, l->max_ns / 1e6, l->mean_ns / 1e6);
+    printf("  \"rcu\": {\"grace_periods\": %" PRIu64
+           ", \"forced_grace_periods\": %" PRIu64
+           ", \"force_rcu_notifier_calls\": %" PRIu64
+           ", \"callbacks_run\": %" PRIu64
+           ", \"stall_warnings\": %" PRIu64
+           ", \"max_grace_period_ms\": %.3f},\n",
+           r->rcu.grace_periods, r->rcu.forced_grace_periods,
+           r->rcu.force_rcu_notifier_calls, r->rcu.callbacks_run,
+           r->rcu.stall_warnings, r->rcu.max_grace_period_ns / 1e6);
+    printf("  \"vcpu\": {\"sections\": %" PRIu64 ", \"kick_exits\": %" PRIu64
+           ", \"own_exits\": %" PRIu64 ", \"max_section_ms\": %.3f"
+           ", \"max_poll_gap_ms\": %.3f, \"mmio\": %" PRIu64
+           ", \"violations\": %" PRIu64 "},\n",
+           r->vcpu.sections, r->vcpu.kick_exits, r->vcpu.own_exits,
+           r->vcpu.max_section_ns / 1e6, r->vcpu.max_poll_gap_ns / 1e6,
+           r->vcpu.mmio, r->vcpu.violations);
+    printf("  \"device\": {\"suspends\": %" PRIu64 ", \"replays\": %" PRIu64
+           ", \"blobs_finalized\": %" PRIu64 ", \"finalize_errors\": %"
+           PRIu64 ", \"max_drain_ms\": %.3f},\n",
+           r->suspends, r->replays, r->blobs_finalized, r->finalize_errors,
+           r->max_drain_ns / 1e6);
+    printf("  \"ok\": %s\n}\n", result_ok(r) ? "true" : "false");
+}
+
+int main(int argc, char **argv)
+{
+    VgpuConfig cfg;
+    VgpuResult res;
+    Progress progress = { 0 };
+    gint vcpus, unmaps, deadline_ms, section_ms = -1, mmio_us, hold_us = 0;
+    gint stall_ms = -1;
+    gdouble duration = 0;
+    gboolean no_kick = false, json = false, drain = false;
+    g_autofree char *size_str = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GOptionContext) ctx = NULL;
+    bool ok;
+
+    vgpu_config_init(&cfg);
+    vcpus = cfg.vcpus;
+    unmaps = cfg.unmaps;
+    deadline_ms = cfg.deadline_ms;
+    mmio_us = cfg.mmio_us;
+
+    GOptionEntry entries[] = {
+        { "vcpus", 'c', 0, G_OPTION_ARG_INT, &vcpus,
+          "vCPU threads (default 2)", "N" },
+        { "unmaps", 'n', 0, G_OPTION_ARG_INT, &unmaps,
+          "blobs to map and unmap, 0 = until --duration (default 30)", "N" },
+        { "region-size", 's', 0, G_OPTION_ARG_STRING, &size_str,
+          "bytes per blob, K/M/G suffixes (default 1M)", "SIZE" },
+        { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration,
+          "stop issuing unmaps after this many seconds (default: none)",
+          "SECONDS" },
+        { "no-kick", 0, 0, G_OPTION_ARG_NONE, &no_kick,
+          "vCPUs without force_rcu notifiers: they leave their "
+          "critical sections only on their own", NULL },
+        { "section-ms", 0, 0, G_OPTION_ARG_INT, &section_ms,
+          "vCPUs leave each critical section on their own after this "
+          "long, 0 = never (default 0, or 200 with --no-kick)", "MS" },
+        { "mmio-us", 0, 0, G_OPTION_ARG_INT, &mmio_us,
+          "vCPUs take the BQL inside their critical sections this "
+          "often, 0 = never (default 1000)", "US" },
+        { "bql-hold-us", 0, 0, G_OPTION_ARG_INT, &hold_us,
+          "the device keeps the BQL this long after each unmap", "US" },
+        { "drain", 0, 0, G_OPTION_ARG_NONE, &drain,
+          "the device calls drain_call_rcu() with the BQL held after "
+          "each unmap", NULL },
+        { "deadline", 0, 0, G_OPTION_ARG_INT, &deadline_ms,
+          "fail if an unmap takes longer (default 1000)", "MS" },
+        { "stall-ms", 0, 0, G_OPTION_ARG_INT, &stall_ms,
+          "RCU stall warning threshold, 0 = off (default: the "
+          "library's, QEMU_RCU_STALL_TIMEOUT_MS)", "MS" },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+          "print the results as JSON", NULL },
+        { NULL }
+    };
+
+    ctx = g_option_context_new("- time virtio-gpu-like blob unmaps");
+    g_option_context_set_summary(ctx,
+        "Maps and unmaps blobs while TCG-like vCPUs spin in RCU read-side\n"
+        "critical sections, and reports how long each unmap waits for its\n"
+        "grace period.  Exits with 1 if an unmap misses the deadline, 3 if\n"
+        "one never completes.");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+        fprintf(stderr, "vgpu-unmap: %s\n", err->message);
+        return EXIT_USAGE;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "vgpu-unmap: unexpected argument '%s'\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    if (size_str && !parse_size(size_str, &cfg.region_size)) {
+        fprintf(stderr, "vgpu-unmap: bad --region-size '%s'\n", size_str);
+        return EXIT_USAGE;
+    }
+    if (vcpus < 1 || vcpus > 64 || unmaps < 0 || deadline_ms < 1 ||
+        section_ms < -1 || mmio_us < 0 || hold_us < 0 || stall_ms < -1 ||
+        duration < 0 || duration > 86400 || (!unmaps && !duration)) {
+        fprintf(stderr, "vgpu-unmap: bad option value (see --help)\n");
+        return EXIT_USAGE;
+    }
+
+    cfg.vcpus = vcpus;
+    cfg.unmaps = unmaps;
+    cfg.duration_ms = duration * 1000;
+    cfg.kick = !no_kick;
+    /* Without kicks the run is bounded only by the vCPUs' own exits. */
+    cfg.section_ms = section_ms >= 0 ? section_ms : no_kick ? 200 : 0;
+    if (!cfg.kick && !cfg.section_ms) {
+        fprintf(stderr, "vgpu-unmap: --no-kick needs --section-ms > 0, "
+                "or no grace period could ever end\n");
+        return EXIT_USAGE;
+    }
+    cfg.mmio_us = mmio_us;
+    cfg.bql_hold_us = hold_us;
+    cfg.drain_under_bql = drain;
+    cfg.deadline_ms = deadline_ms;
+    cfg.hang_ms = MAX(cfg.hang_ms, 10 * cfg.deadline_ms);
+
+    if (stall_ms >= 0) {
+        RcuTunables t;
+
+        rcu_get_tunables(&t);
+        t.stall_timeout_ms = stall_ms;
+        rcu_set_tunables(&t);
+    }
+
+    progress.enabled = isatty(STDERR_FILENO);
+    if (progress.enabled) {
+        cfg.progress = show_progress;
+        cfg.progress_opaque = &progress;
+    }
+
+    ok = vgpu_machine_run(&cfg, &res);
+    if (progress.shown) {
+        fprintf(stderr, "\r\033[K");
+    }
+    if (json) {
+        print_json(&cfg, &res);
+    } else {
+        print_table(&cfg, &res);
+    }
+    fflush(stdout);
+    if (!ok) {
+        fprintf(stderr, "vgpu-unmap: an unmap hung; exiting without "
+                "tearing down\n");
+        _exit(EXIT_HUNG);
+    }
+    ok = result_ok(&res);
+    vgpu_result_clear(&res);
+    return ok ? EXIT_SUCCESS : EXIT_LATE;
+}

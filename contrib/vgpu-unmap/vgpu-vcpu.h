@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * TCG-like vCPU threads.
+ *
+ * A vCPU spends its life inside rcu_read_lock(), walking the memory map
+ * it cached when it entered (as TCG keeps using the dispatch it cached
+ * until it leaves cpu_exec()).  Its force_rcu notifier only requests an
+ * exit: it sets exit_request, which the vCPU polls, like QEMU's
+ * mttcg_force_rcu() -> async_run_on_cpu() -> cpu_exit().  The vCPU then
+ * leaves its critical section, takes the BQL to handle the request, and
+ * re-enters with a fresh map.
+ *
+ * Optionally it also takes the BQL *inside* its critical section, as
+ * TCG does for device MMIO (prepare_mmio_access()).  That is safe only
+ * because nobody waits for a grace period while holding the BQL.
+ */
+#ifndef VGPU_VCPU_H
+#define VGPU_VCPU_H
+
+#include "qemu/notify.h"
+#include "qemu/thread.h"
+#include "vgpu-memory.h"
+
+typedef struct VgpuVcpuStats {
+    uint64_t sections;          /* read-side critical sections entered */
+    uint64_t walks;             /* walks of the memory map */
+    uint64_t kicks;             /* force_rcu notifications received */
+    uint64_t kick_exits;        /* sections left because of a kick */
+    uint64_t own_exits;         /* sections left when section_ns expired */
+    uint64_t mmio;              /* BQL taken inside a critical section */
+    uint64_t violations;        /* finalized regions seen */
+    int64_t max_section_ns;
+    /*
+     * Longest time between two polls of exit_request: the vCPU was
+     * descheduled or waiting for the BQL, and could not see a kick.
+     */
+    int64_t max_poll_gap_ns;
+} VgpuVcpuStats;
+
+typedef struct VgpuVcpu {
+    unsigned index;
+    VgpuAddressSpace *as;
+    bool use_notifier;
+    int64_t section_ns;         /* leave on its own after this; 0: never */
+    int64_t mmio_interval_ns;   /* 0: no MMIO */
+
+    QemuThread thread;
+    Notifier force_rcu;
+    bool exit_request;
+    bool stop;
+    VgpuFlatView *in_use;       /* the cached map, NULL outside sections */
+    uint64_t seen_gen;          /* generation of the last map cached */
+    uint64_t checksum;
+    VgpuVcpuStats stats;        /* written by the vCPU only */
+} VgpuVcpu;
+
+/* Before any reader runs: registers the vCPU's map slot with @as. */
+void vgpu_vcpu_init(VgpuVcpu *cpu, unsigned index, VgpuAddressSpace *as,
+                    bool use_notifier, unsigned section_ms, unsigned mmio_us);
+void vgpu_vcpu_start(VgpuVcpu *cpu);
+void vgpu_vcpu_stop(VgpuVcpu *cpu);
+
+uint64_t vgpu_vcpu_seen_gen(VgpuVcpu *cpu);
+void vgpu_vcpu_get_stats(VgpuVcpu *cpu, VgpuVcpuStats *stats);
+
+#endif /* VGPU_VCPU_H */
