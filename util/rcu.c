@@ -306,16 +306,15 @@ static void wait_for_readers(int64_t gp_start_ns)
                        1000000;
     int64_t next_stall = gp_start_ns + stall_ns;
     bool forced = false;
+    bool kick = false;
     bool first_scan = true;
 
     for (;;) {
         if (!forced && rcu_should_force(polled_ns)) {
             forced = true;
+            kick = true;
             qatomic_set(&rcu_force_requested, false);
             stat_add(forced_grace_periods, 1);
-            QLIST_FOREACH(index, &registry, node) {
-                rcu_fire_force_notifiers(index);
-            }
         }
 
         if (forced) {
@@ -354,6 +353,17 @@ static void wait_for_readers(int64_t gp_start_ns)
 
         if (QLIST_EMPTY(&registry)) {
             break;
+        }
+
+        /*
+         * Kick once, after the scan, so that only readers still inside a
+         * critical section hear about it; they find waiting set.
+         */
+        if (kick) {
+            kick = false;
+            QLIST_FOREACH(index, &registry, node) {
+                rcu_fire_force_notifiers(index);
+            }
         }
 
         if (stall_ns > 0 && now_ns() >= next_stall) {

@@ -304,6 +304,52 @@ static void test_spurious_kicks(void)
     g_assert_cmpint(r.sections, >, 0);
 }
 
+/* Forcing kicks only readers that are inside a critical section. */
+static bool idle_stop;
+static int idle_kicks;
+
+static void idle_kick(Notifier *n, void *data)
+{
+    qatomic_inc(&idle_kicks);
+}
+
+static void *idle_reader_fn(void *opaque)
+{
+    Notifier n = { .notify = idle_kick };
+
+    rcu_register_thread();
+    rcu_add_force_rcu_notifier(&n);
+    qatomic_set((bool *)opaque, true);
+    while (!qatomic_read(&idle_stop)) {
+        g_usleep(1000);
+    }
+    rcu_remove_force_rcu_notifier(&n);
+    rcu_unregister_thread();
+    return NULL;
+}
+
+static void test_force_skips_idle_readers(void)
+{
+    QemuThread t;
+    bool ready = false;
+
+    quiesce();
+    qatomic_set(&idle_stop, false);
+    qatomic_set(&idle_kicks, 0);
+    qemu_thread_create(&t, "idle-reader", idle_reader_fn, &ready,
+                       QEMU_THREAD_JOINABLE);
+    while (!qatomic_read(&ready)) {
+        g_usleep(100);
+    }
+    for (int i = 0; i < 20; i++) {
+        drain_call_rcu();
+        synchronize_rcu_expedited();
+    }
+    qatomic_set(&idle_stop, true);
+    qemu_thread_join(&t);
+    g_assert_cmpint(qatomic_read(&idle_kicks), ==, 0);
+}
+
 /* A reader without notifier holds the grace period until it leaves. */
 static void test_reader_without_notifier_blocks(void)
 {
@@ -685,6 +731,8 @@ int main(int argc, char **argv)
     g_test_add_func("/rcu/core/force-rcu-and-expedited",
                     test_force_rcu_and_expedited);
     g_test_add_func("/rcu/core/spurious-kicks", test_spurious_kicks);
+    g_test_add_func("/rcu/core/force-skips-idle-readers",
+                    test_force_skips_idle_readers);
     g_test_add_func("/rcu/core/reader-without-notifier-blocks",
                     test_reader_without_notifier_blocks);
     g_test_add_func("/rcu/core/fifo", test_fifo);
