@@ -835,7 +835,9 @@ void rcu_set_tunables(const RcuTunables *t)
     qatomic_set(&tunables.stall_timeout_ms, t->stall_timeout_ms);
     qatomic_set(&tunables.trim_min_interval_ms, t->trim_min_interval_ms);
     qatomic_set(&tunables.trim_idle_us, t->trim_idle_us);
+    /* Wake both sleepers so that new values apply at once. */
     qemu_event_set(&rcu_poll_event);
+    qemu_event_set(&rcu_call_ready_event);
 }
 
 static void rcu_tunable_from_env(const char *name, unsigned *value)
