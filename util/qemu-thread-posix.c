@@ -168,19 +168,27 @@ static void deadline_after_ms(struct timespec *ts, int ms)
     }
 }
 
-bool qemu_cond_timedwait_impl(QemuCond *cond, QemuMutex *mutex, int ms,
-                              const char *file, const int line)
+/* Returns false once the absolute CLOCK_MONOTONIC deadline has passed. */
+static bool cond_wait_until(QemuCond *cond, QemuMutex *mutex,
+                            const struct timespec *deadline)
 {
-    struct timespec ts;
     int err;
 
     assert(cond->initialized);
-    deadline_after_ms(&ts, ms);
-    err = pthread_cond_timedwait(&cond->cond, &mutex->lock, &ts);
+    err = pthread_cond_timedwait(&cond->cond, &mutex->lock, deadline);
     if (err && err != ETIMEDOUT) {
         thread_fatal(err, "pthread_cond_timedwait");
     }
     return err != ETIMEDOUT;
+}
+
+bool qemu_cond_timedwait_impl(QemuCond *cond, QemuMutex *mutex, int ms,
+                              const char *file, const int line)
+{
+    struct timespec ts;
+
+    deadline_after_ms(&ts, ms);
+    return cond_wait_until(cond, mutex, &ts);
 }
 
 void qemu_sem_init(QemuSemaphore *sem, int init)
@@ -211,11 +219,14 @@ void qemu_sem_post(QemuSemaphore *sem)
 
 int qemu_sem_timedwait(QemuSemaphore *sem, int ms)
 {
+    struct timespec deadline;
     bool ok = true;
 
+    /* One deadline for the whole wait, however often we wake early. */
+    deadline_after_ms(&deadline, ms);
     qemu_mutex_lock(&sem->mutex);
     while (sem->count == 0 && ok) {
-        ok = qemu_cond_timedwait(&sem->cond, &sem->mutex, ms);
+        ok = cond_wait_until(&sem->cond, &sem->mutex, &deadline);
     }
     if (sem->count > 0) {
         sem->count--;

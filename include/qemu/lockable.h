@@ -52,15 +52,34 @@ static inline void qemu_lockable_spin_unlock(void *s)
                   QemuSpin *: qemu_lockable_spin_##op)
 
 /* A compound literal: valid until the end of the enclosing block. */
-#define QEMU_MAKE_LOCKABLE_NONNULL(x)                               \
+#define QEMU_MAKE_LOCKABLE_NONNULL_(x)                              \
     (&(QemuLockable) {                                              \
         .object = (x),                                              \
         .lock = QEMU_LOCKABLE_FUNC_((x), lock),                     \
         .unlock = QEMU_LOCKABLE_FUNC_((x), unlock),                 \
     })
 
-#define QEMU_MAKE_LOCKABLE(x) \
-    ((x) ? QEMU_MAKE_LOCKABLE_NONNULL(x) : (QemuLockable *)NULL)
+/*
+ * A QemuLockable is passed through; the NULL test lives in a function
+ * so that QEMU_LOCK_GUARD(&m) raises no "address is always true".
+ */
+static inline QemuLockable *qemu_null_lockable(void *x, QemuLockable *l)
+{
+    return x ? l : NULL;
+}
+
+#define QEMU_MAKE_LOCKABLE_NONNULL(x)                               \
+    _Generic((x), QemuLockable *: (x),                              \
+             default: QEMU_MAKE_LOCKABLE_NONNULL_(                  \
+                 _Generic((x), QemuLockable *: (QemuMutex *)NULL,   \
+                          default: (x))))
+
+#define QEMU_MAKE_LOCKABLE(x)                                       \
+    _Generic((x), QemuLockable *: (x),                              \
+             default: qemu_null_lockable((void *)(x),               \
+                 QEMU_MAKE_LOCKABLE_NONNULL_(                       \
+                     _Generic((x), QemuLockable *: (QemuMutex *)NULL, \
+                              default: (x)))))
 
 static inline void qemu_lockable_lock(QemuLockable *x)
 {

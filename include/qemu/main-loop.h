@@ -29,6 +29,7 @@ static inline BQLLockAuto *bql_auto_lock(const char *file, int line)
 
 static inline void bql_auto_unlock(BQLLockAuto *l)
 {
+    (void)l;
     bql_unlock();
 }
 

@@ -178,6 +178,7 @@ static inline RCUReadAuto *rcu_read_auto_lock(void)
 
 static inline void rcu_read_auto_unlock(RCUReadAuto *r)
 {
+    (void)r;
     rcu_read_unlock();
 }
 

@@ -140,6 +140,7 @@ static inline void qemu_spin_init(QemuSpin *spin)
 
 static inline void qemu_spin_destroy(QemuSpin *spin)
 {
+    (void)spin;
 }
 
 static inline bool qemu_spin_trylock(QemuSpin *spin)
