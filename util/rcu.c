@@ -82,7 +82,8 @@ static RcuTunables tunables = {
 /* Why the current grace period should enter the forced state. */
 static int in_drain_call_rcu;
 static int rcu_expedite_count;
-static bool rcu_force_requested;
+/* force_rcu(): every grace period ending at or before this seq forces. */
+static unsigned long rcu_force_until;
 
 /* Registered threads that are online, i.e. may enter a critical section. */
 static int rcu_online_count;
@@ -113,6 +114,12 @@ static QemuEvent rcu_call_ready_event;
 static QemuEvent rcu_poll_event;
 
 static __thread bool rcu_in_grace_period;
+/*
+ * A fork child starts its call_rcu thread with its first callback, so
+ * that a child that only execs starts no thread.
+ */
+static bool rcu_call_rcu_thread_missing;
+static void rcu_start_call_rcu_thread(void);
 static __thread bool rcu_is_call_rcu_thread;
 
 static struct {
@@ -226,7 +233,9 @@ static bool rcu_should_force(int64_t polled_ns)
            polled_ns >= (int64_t)qatomic_read(&tunables.force_after_us) * 1000 ||
            qatomic_read(&in_drain_call_rcu) ||
            qatomic_read(&rcu_expedite_count) ||
-           qatomic_read(&rcu_force_requested);
+           /* rcu_gp_seq is odd while a grace period runs: +1 is its end. */
+           (long)(qatomic_read(&rcu_force_until) -
+                  (qatomic_read(&rcu_gp_seq) + 1)) >= 0;
 }
 
 static void rcu_fire_force_notifiers(struct rcu_reader_data *reader)
@@ -313,7 +322,6 @@ static void wait_for_readers(int64_t gp_start_ns)
         if (!forced && rcu_should_force(polled_ns)) {
             forced = true;
             kick = true;
-            qatomic_set(&rcu_force_requested, false);
             stat_add(forced_grace_periods, 1);
         }
 
@@ -447,7 +455,8 @@ void synchronize_rcu(void)
      * orders the sequence update for pollers.
      */
     smp_mb();
-    qatomic_set(&rcu_gp_seq, rcu_gp_seq + 1);
+    /* Release (besides the fence) so that TSan sees the pairing too. */
+    qatomic_store_release(&rcu_gp_seq, rcu_gp_seq + 1);
 
     waited = now_ns() - start;
     if (waited > (int64_t)stat_read(max_grace_period_ns)) {
@@ -468,9 +477,24 @@ void synchronize_rcu_expedited(void)
     qatomic_dec(&rcu_expedite_count);
 }
 
+/*
+ * Forces the grace period in progress and the first one to start after
+ * this call (the one a callback queued just before must wait for), even
+ * if some other grace period forces in between.
+ */
 void force_rcu(void)
 {
-    qatomic_set(&rcu_force_requested, true);
+    unsigned long target = get_state_synchronize_rcu();
+    unsigned long cur = qatomic_read(&rcu_force_until);
+
+    while ((long)(target - cur) > 0) {
+        unsigned long seen = qatomic_cmpxchg(&rcu_force_until, cur, target);
+
+        if (seen == cur) {
+            break;
+        }
+        cur = seen;
+    }
     qemu_event_set(&rcu_poll_event);
 }
 
@@ -485,7 +509,8 @@ unsigned long get_state_synchronize_rcu(void)
 
 bool poll_state_synchronize_rcu(unsigned long cookie)
 {
-    bool done = (long)(qatomic_read(&rcu_gp_seq) - cookie) >= 0;
+    /* Acquire pairs with the store-release at the end of synchronize_rcu. */
+    bool done = (long)(qatomic_load_acquire(&rcu_gp_seq) - cookie) >= 0;
 
     /* Order the check before the caller's reclamation. */
     smp_mb();
@@ -525,6 +550,10 @@ void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
     __atomic_store_n(&rcu_calls_queued, rcu_calls_queued + 1, __ATOMIC_RELAXED);
     rcu_cbq_lock_release();
 
+    if (unlikely(qatomic_read(&rcu_call_rcu_thread_missing)) &&
+        qatomic_xchg(&rcu_call_rcu_thread_missing, false)) {
+        rcu_start_call_rcu_thread();
+    }
     /* The call_rcu thread only sleeps after finding the queue empty. */
     if (was_empty) {
         qemu_event_set(&rcu_call_ready_event);
@@ -875,14 +904,17 @@ static void rcu_tunables_init(void)
 
 static void rcu_init_complete(void)
 {
-    QemuThread thread;
-
     qemu_mutex_init(&rcu_registry_lock);
     qemu_mutex_init(&rcu_sync_lock);
     rcu_cbq_lock_release();
     qemu_event_init(&rcu_gp_event, true);
     qemu_event_init(&rcu_call_ready_event, false);
     qemu_event_init(&rcu_poll_event, false);
+}
+
+static void rcu_start_call_rcu_thread(void)
+{
+    QemuThread thread;
 
     qemu_thread_create(&thread, "call_rcu", call_rcu_thread,
                        NULL, QEMU_THREAD_DETACHED);
@@ -948,7 +980,8 @@ static void rcu_atfork_parent(void)
  * Only the forking thread exists in the child.  Callbacks the parent's
  * call_rcu thread had taken but not run go back to the head of the
  * queue, the count is rebuilt from the queue, and a new call_rcu thread
- * starts.  The forking thread ends up registered, as in QEMU.
+ * starts at once if they exist, else with the child's first callback.
+ * The forking thread ends up registered, as in QEMU.
  */
 static void rcu_atfork_child(void)
 {
@@ -1000,6 +1033,11 @@ static void rcu_atfork_child(void)
     self->offline = true;
     self->waiting = false;
     rcu_init_complete();
+    if (count) {
+        rcu_start_call_rcu_thread();
+    } else {
+        rcu_call_rcu_thread_missing = true;
+    }
     rcu_register_thread();
 }
 
@@ -1009,5 +1047,6 @@ static void __attribute__((__constructor__)) rcu_init(void)
     smp_mb_global_init();
     pthread_atfork(rcu_atfork_prepare, rcu_atfork_parent, rcu_atfork_child);
     rcu_init_complete();
+    rcu_start_call_rcu_thread();
     rcu_register_thread();
 }

@@ -65,6 +65,7 @@ typedef struct Reader {
     bool inside;
     bool stop;
     bool saw_waiting;   /* ever found its waiting flag set */
+    bool no_gap;        /* re-enter at once after leaving */
     long sections;
 } Reader;
 
@@ -102,7 +103,9 @@ static void *reader_fn(void *opaque)
         rcu_read_unlock();
         qatomic_set(&r->kick_pending, false);
         qatomic_inc(&r->sections);
-        g_usleep(r->stuck ? 1000 : 200);
+        if (!r->no_gap) {
+            g_usleep(r->stuck ? 1000 : 200);
+        }
     }
     if (r->use_notifier) {
         rcu_remove_force_rcu_notifier(&r->notifier);
@@ -111,9 +114,11 @@ static void *reader_fn(void *opaque)
     return NULL;
 }
 
-static void reader_start(Reader *r, bool stuck, bool use_notifier)
+static void reader_start_full(Reader *r, bool stuck, bool use_notifier,
+                              bool no_gap)
 {
     memset(r, 0, sizeof(*r));
+    r->no_gap = no_gap;
     r->stuck = stuck;
     r->use_notifier = use_notifier;
     r->notifier.notify = reader_kick;
@@ -131,6 +136,11 @@ static void *release_later(void *opaque)
     g_usleep(500 * 1000);
     qatomic_set(&r->release, true);
     return NULL;
+}
+
+static void reader_start(Reader *r, bool stuck, bool use_notifier)
+{
+    reader_start_full(r, stuck, use_notifier, false);
 }
 
 static void reader_stop(Reader *r)
@@ -279,6 +289,43 @@ static void test_force_rcu_and_expedited(void)
     synchronize_rcu();
     g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
     g_assert_cmpint(qatomic_read(&r.kicks), ==, 2);
+    reader_stop(&r);
+    quiesce();
+}
+
+static void *sync_thread_fn(void *opaque)
+{
+    rcu_register_thread();
+    synchronize_rcu();
+    rcu_unregister_thread();
+    return NULL;
+}
+
+/*
+ * force_rcu() during another thread's grace period also forces the next
+ * one, which a callback queued just before force_rcu() waits for.
+ */
+static void test_force_rcu_covers_next_grace_period(void)
+{
+    Reader r;
+    QemuThread syncer;
+    int64_t start;
+
+    quiesce();
+    set_force_after_us(60 * 1000000);
+    reader_start_full(&r, true, true, true);
+    qatomic_set(&cb_count, 0);
+    qemu_thread_create(&syncer, "syncer", sync_thread_fn, NULL,
+                       QEMU_THREAD_JOINABLE);
+    g_usleep(50 * 1000);
+    call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+    start = now_ns();
+    force_rcu();
+    qemu_thread_join(&syncer);
+    while (qatomic_read(&cb_count) < 1) {
+        g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
+        g_usleep(1000);
+    }
     reader_stop(&r);
     quiesce();
 }
@@ -534,6 +581,12 @@ static void *fork_producer(void *opaque)
 
 static void child_work(void)
 {
+    sigset_t alrm;
+
+    /* A child forked from a QemuThread inherits its blocked signals. */
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
     alarm(10);
     qatomic_set(&cb_count, 0);
     call_rcu1(g_new0(struct rcu_head, 1), count_cb);
@@ -730,6 +783,8 @@ int main(int argc, char **argv)
     g_test_add_func("/rcu/core/drain-forces", test_drain_forces);
     g_test_add_func("/rcu/core/force-rcu-and-expedited",
                     test_force_rcu_and_expedited);
+    g_test_add_func("/rcu/core/force-rcu-covers-next-grace-period",
+                    test_force_rcu_covers_next_grace_period);
     g_test_add_func("/rcu/core/spurious-kicks", test_spurious_kicks);
     g_test_add_func("/rcu/core/force-skips-idle-readers",
                     test_force_skips_idle_readers);
