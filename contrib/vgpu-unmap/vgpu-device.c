@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "qemu/osdep.h"
 #include "qemu/main-loop.h"
+#include "qemu/rcu-ext.h"
 #include "vgpu-device.h"
 
 /* QEMU: struct virtio_gpu_virgl_hostmem_region. */
@@ -23,6 +24,7 @@ struct VgpuDevice {
     VgpuBH *resume_bh;
     size_t blob_size;
     bool keep_finalized;
+    bool force_on_unmap;
     GHashTable *resources;      /* id -> VgpuResource */
     GPtrArray *graveyard;       /* finalized blobs, if keep_finalized */
     VgpuDeviceStats stats;
@@ -111,6 +113,19 @@ static void vgpu_device_unmap_blob(VgpuDevice *dev, VgpuCmd *cmd,
     *suspended = true;
     vgpu_cmdq_block(&dev->cmdq);
     vgpu_as_del_region(dev->as, &vmr->mr);
+    if (dev->force_on_unmap) {
+        /*
+         * The command queue stays blocked until the old map's grace
+         * period ends; rather than let it poll for force_after_us (or
+         * wait for force_callbacks callbacks), kick the readers now.
+         * force_rcu() forces the grace period in progress if there is
+         * one, even one that started before the call_rcu() above: the
+         * machine lets the map's grace period end before it unmaps, so
+         * that the request is not spent on it.
+         */
+        force_rcu();
+        qatomic_inc(&dev->stats.force_rcus);
+    }
     vgpu_region_unref(&vmr->mr);
 }
 
@@ -155,6 +170,11 @@ VgpuDevice *vgpu_device_new(VgpuMainLoop *ml, VgpuAddressSpace *as,
     return dev;
 }
 
+void vgpu_device_set_force_on_unmap(VgpuDevice *dev, bool force)
+{
+    dev->force_on_unmap = force;
+}
+
 void vgpu_device_free(VgpuDevice *dev)
 {
     bql_lock();
@@ -180,6 +200,7 @@ void vgpu_device_get_stats(VgpuDevice *dev, VgpuDeviceStats *s)
     s->unmaps = qatomic_read(&dev->stats.unmaps);
     s->finalized = qatomic_read(&dev->stats.finalized);
     s->resumes = qatomic_read(&dev->stats.resumes);
+    s->force_rcus = qatomic_read(&dev->stats.force_rcus);
     bql_lock();
     s->suspends = dev->cmdq.suspends;
     s->replays = dev->cmdq.replays;

@@ -6,7 +6,9 @@
  *  1. UNMAP_BLOB removes the blob's region from the address space,
  *     drops the device's reference and suspends itself, blocking the
  *     command queue (memory_region_del_subregion(), object_unparent(),
- *     renderer_blocked++).
+ *     renderer_blocked++).  With force_on_unmap it also calls
+ *     force_rcu(), so that the grace period it now waits for enters the
+ *     forced state at once.
  *  2. After a grace period the call_rcu thread destroys the old map,
  *     which drops the last reference; the region's finalizer marks the
  *     unmap finished, unblocks the queue and schedules the resume BH
@@ -30,6 +32,7 @@ typedef struct VgpuDeviceStats {
     uint64_t resumes;           /* resume BHs run */
     uint64_t suspends;
     uint64_t replays;
+    uint64_t force_rcus;        /* force_rcu() calls by UNMAP_BLOB */
 } VgpuDeviceStats;
 
 /*
@@ -39,6 +42,9 @@ typedef struct VgpuDeviceStats {
  */
 VgpuDevice *vgpu_device_new(VgpuMainLoop *ml, VgpuAddressSpace *as,
                             size_t blob_size, bool keep_finalized);
+/* Before the first command: UNMAP_BLOB calls force_rcu() after step 1. */
+void vgpu_device_set_force_on_unmap(VgpuDevice *dev, bool force);
+
 /* After every blob is unmapped and the address space destroyed. */
 void vgpu_device_free(VgpuDevice *dev);
 

@@ -29,8 +29,15 @@ void vgpu_config_init(VgpuConfig *cfg)
     cfg->hang_ms = 30000;
 }
 
-/* The guest uses the blob: every vCPU has cached a map containing it. */
-static bool vgpu_wait_seen(VgpuMachine *m, uint64_t gen)
+/*
+ * The guest uses the blob: every vCPU has cached a map containing it.
+ * Then the map's own grace period (@cookie) has ended too, so each unmap
+ * starts with no grace period in progress.  Otherwise the unmap's
+ * force_rcu() could land on that earlier grace period while it still
+ * polls, force it instead, and leave the unmap's to poll.
+ */
+static bool vgpu_wait_seen(VgpuMachine *m, uint64_t gen,
+                           unsigned long cookie)
 {
     int64_t give_up = vgpu_clock_ns() + (int64_t)m->cfg->hang_ms * 1000000;
 
@@ -43,21 +50,36 @@ static bool vgpu_wait_seen(VgpuMachine *m, uint64_t gen)
             g_usleep(100);
         }
     }
+    while (!poll_state_synchronize_rcu(cookie)) {
+        if (vgpu_clock_ns() > give_up) {
+            fprintf(stderr, "vgpu: the grace period of map %" PRIu64
+                    " never ended\n", gen);
+            return false;
+        }
+        g_usleep(100);
+    }
     return true;
 }
 
 static bool vgpu_map_blob(VgpuMachine *m, uint64_t id)
 {
     VgpuCmd cmd;
+    unsigned long cookie;
     bool ok;
 
     vgpu_cmd_init(&cmd, VGPU_CMD_MAP_BLOB, id);
     bql_lock();
+    /*
+     * Before the call_rcu() of the old map, so that the grace period
+     * that runs its callback completes the cookie; taken after it, the
+     * cookie could need one more grace period, which nothing starts.
+     */
+    cookie = get_state_synchronize_rcu();
     vgpu_device_submit_locked(m->dev, &cmd);
     bql_unlock();
     /* Nothing blocks the queue between two unmaps: it completed at once. */
     ok = qemu_event_timedwait(&cmd.done, 0) && !cmd.error;
-    ok = ok && vgpu_wait_seen(m, cmd.result);
+    ok = ok && vgpu_wait_seen(m, cmd.result, cookie);
     vgpu_cmd_destroy(&cmd);
     return ok;
 }
@@ -187,6 +209,7 @@ bool vgpu_machine_run(const VgpuConfig *cfg, VgpuResult *res)
     bql_unlock();
     m->dev = vgpu_device_new(m->ml, &m->as, cfg->region_size,
                              cfg->keep_finalized);
+    vgpu_device_set_force_on_unmap(m->dev, cfg->force_on_unmap);
 
     m->vcpus = g_new0(VgpuVcpu, cfg->vcpus);
     for (unsigned i = 0; i < cfg->vcpus; i++) {
@@ -203,6 +226,8 @@ bool vgpu_machine_run(const VgpuConfig *cfg, VgpuResult *res)
     qemu_thread_join(&m->device_thread);
     rcu_get_stats(&after);
     vgpu_rcu_stats_sub(&res->rcu, &after, &before);
+    res->max_grace_period_in_run =
+        after.max_grace_period_ns > before.max_grace_period_ns;
     vgpu_latency_summarize(res->latency_ns, &res->latency);
     if (res->hung) {
         return false;
@@ -227,6 +252,7 @@ bool vgpu_machine_run(const VgpuConfig *cfg, VgpuResult *res)
     res->suspends = ds.suspends;
     res->replays = ds.replays;
     res->resumes = ds.resumes;
+    res->force_rcus = ds.force_rcus;
     res->regions_finalized = m->as.finalized;
     res->finalize_errors = m->as.finalize_errors;
 

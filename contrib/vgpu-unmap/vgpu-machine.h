@@ -29,6 +29,7 @@ typedef struct VgpuConfig {
     unsigned mmio_us;           /* vCPUs take the BQL inside sections */
     unsigned bql_hold_us;       /* device keeps the BQL after an unmap */
     bool drain_under_bql;       /* ... and calls drain_call_rcu() with it */
+    bool force_on_unmap;        /* UNMAP_BLOB calls force_rcu() */
     unsigned deadline_ms;
     unsigned hang_ms;           /* an unmap this late counts as hung */
     bool keep_finalized;        /* see vgpu_device_new() */
@@ -44,8 +45,13 @@ typedef struct VgpuResult {
     VgpuLatency latency;
     int64_t elapsed_ns;
     int64_t max_drain_ns;       /* drain_under_bql only */
-    RcuStats rcu;               /* during the run; max_grace_period_ns is
-                                   the process-wide maximum */
+    RcuStats rcu;               /* during the run */
+    /*
+     * rcu.max_grace_period_ns is a process-wide maximum: it describes
+     * this run only if it grew during the run (in practice, always in
+     * the first run of a process).
+     */
+    bool max_grace_period_in_run;
     VgpuVcpuStats vcpu;         /* summed over the vCPUs */
     uint64_t blobs_finalized;
     uint64_t regions_finalized; /* blobs and the RAM region */
@@ -53,6 +59,7 @@ typedef struct VgpuResult {
     uint64_t suspends;
     uint64_t replays;
     uint64_t resumes;
+    uint64_t force_rcus;        /* force_rcu() calls by the device */
 } VgpuResult;
 
 void vgpu_config_init(VgpuConfig *cfg);

@@ -97,14 +97,34 @@ static bool result_ok(const VgpuResult *r)
            !r->finalize_errors;
 }
 
-static void print_table(const VgpuConfig *cfg, const VgpuResult *r)
+/* What an unmap does, with the library's current forcing thresholds. */
+static void print_mode(const VgpuConfig *cfg, bool compare)
 {
-    const VgpuLatency *l = &r->latency;
+    RcuTunables t;
+
+    rcu_get_tunables(&t);
+    if (compare) {
+        printf("  unmap: call_rcu() only, then call_rcu() + force_rcu() "
+               "(--compare-force)\n");
+    } else if (cfg->force_on_unmap) {
+        printf("  unmap: call_rcu() + force_rcu() (--force-on-unmap): its "
+               "grace period forces at once\n");
+        return;
+    } else {
+        printf("  unmap: call_rcu() only\n");
+    }
+    printf("  grace periods force after %u callbacks or %.1f ms of polling\n",
+           t.force_callbacks, t.force_after_us / 1e3);
+}
+
+static void print_header(const VgpuConfig *cfg, unsigned unmaps,
+                         bool compare)
+{
     g_autofree char *size = format_size(cfg->region_size);
 
     printf("vgpu-unmap: %u vCPU%s %s force_rcu notifiers, %u unmaps of "
            "%s blobs\n", cfg->vcpus, cfg->vcpus == 1 ? "" : "s",
-           cfg->kick ? "with" : "WITHOUT", r->unmaps, size);
+           cfg->kick ? "with" : "WITHOUT", unmaps, size);
     printf("  vCPUs leave their sections %s", cfg->kick ?
            "when kicked" : "only on their own");
     if (cfg->section_ms) {
@@ -114,6 +134,7 @@ static void print_table(const VgpuConfig *cfg, const VgpuResult *r)
         printf("; MMIO under the BQL every %u us", cfg->mmio_us);
     }
     printf("\n");
+    print_mode(cfg, compare);
     if (cfg->bql_hold_us) {
         printf("  the device holds the BQL for %u us after each unmap\n",
                cfg->bql_hold_us);
@@ -125,9 +146,24 @@ static void print_table(const VgpuConfig *cfg, const VgpuResult *r)
     printf("\n");
     printf("unmap latency (ms)   count      min      p50      p90      p99"
            "      max     mean\n");
-    printf("                  %8u %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f\n",
+}
+
+static void print_latency_row(const char *label, const VgpuLatency *l)
+{
+    printf("%-18s%8u %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f\n", label,
            l->count, l->min_ns / 1e6, l->p50_ns / 1e6, l->p90_ns / 1e6,
            l->p99_ns / 1e6, l->max_ns / 1e6, l->mean_ns / 1e6);
+}
+
+static double ratio(int64_t without, int64_t with)
+{
+    return with > 0 ? (double)without / with : 0;
+}
+
+static void print_table(const VgpuConfig *cfg, const VgpuResult *r)
+{
+    print_header(cfg, r->unmaps, false);
+    print_latency_row("", &r->latency);
     printf("\n");
     printf("RCU (rcu_get_stats, during the run)\n");
     printf("  grace periods                 %10" PRIu64 "\n",
@@ -138,8 +174,12 @@ static void print_table(const VgpuConfig *cfg, const VgpuResult *r)
            r->rcu.force_rcu_notifier_calls);
     printf("  stall warnings                %10" PRIu64 "\n",
            r->rcu.stall_warnings);
-    printf("  longest grace period (ms)     %10.2f\n",
-           r->rcu.max_grace_period_ns / 1e6);
+    if (r->max_grace_period_in_run) {
+        printf("  longest grace period (ms)     %10.2f\n",
+               r->rcu.max_grace_period_ns / 1e6);
+    } else {
+        printf("  longest grace period (ms)     %10s\n", "n/a");
+    }
     printf("vCPUs\n");
     printf("  read-side critical sections   %10" PRIu64 "\n",
            r->vcpu.sections);
@@ -161,6 +201,10 @@ static void print_table(const VgpuConfig *cfg, const VgpuResult *r)
            r->blobs_finalized);
     printf("  finalize errors               %10" PRIu64 "\n",
            r->finalize_errors);
+    if (cfg->force_on_unmap) {
+        printf("  force_rcu() calls             %10" PRIu64 "\n",
+               r->force_rcus);
+    }
     if (cfg->drain_under_bql) {
         printf("  longest drain_call_rcu (ms)   %10.2f\n",
                r->max_drain_ns / 1e6);
@@ -170,57 +214,141 @@ static void print_table(const VgpuConfig *cfg, const VgpuResult *r)
            cfg->deadline_ms, r->elapsed_ns / 1e9);
 }
 
-static void print_json(const VgpuConfig *cfg, const VgpuResult *r)
+/* @r[0] ran without force_rcu() at the unmap, @r[1] with it. */
+static void print_compare_table(const VgpuConfig *cfg, const VgpuResult *r)
 {
-    const VgpuLatency *l = &r->latency;
+    const VgpuLatency *a = &r[0].latency, *b = &r[1].latency;
 
-    printf("{\n");
+    print_header(cfg, r[0].unmaps, true);
+    print_latency_row("call_rcu() only", a);
+    print_latency_row("+ force_rcu()", b);
+    printf("%-18s%8s %7.1fx %7.1fx %7.1fx %7.1fx %7.1fx %7.1fx\n",
+           "ratio", "", ratio(a->min_ns, b->min_ns),
+           ratio(a->p50_ns, b->p50_ns), ratio(a->p90_ns, b->p90_ns),
+           ratio(a->p99_ns, b->p99_ns), ratio(a->max_ns, b->max_ns),
+           ratio(a->mean_ns, b->mean_ns));
+    printf("\n");
+    printf("                                call_rcu()  + force_rcu()\n");
+#define ROW(name, field)                                               \
+    printf("  %-28s%10" PRIu64 " %14" PRIu64 "\n", name,               \
+           (uint64_t)r[0].field, (uint64_t)r[1].field)
+    ROW("grace periods", rcu.grace_periods);
+    ROW("forced grace periods", rcu.forced_grace_periods);
+    ROW("force_rcu() calls (device)", force_rcus);
+    ROW("force_rcu notifier calls", rcu.force_rcu_notifier_calls);
+    ROW("sections left when kicked", vcpu.kick_exits);
+    ROW("sections left on their own", vcpu.own_exits);
+    ROW("stall warnings", rcu.stall_warnings);
+    ROW("finalized regions seen", vcpu.violations);
+    ROW("finalize errors", finalize_errors);
+    ROW("unmaps over the deadline", missed_deadline);
+#undef ROW
+    printf("  %-28s%10.2f %14.2f\n", "longest poll gap (ms)",
+           r[0].vcpu.max_poll_gap_ns / 1e6, r[1].vcpu.max_poll_gap_ns / 1e6);
+    printf("  %-28s%10.2f %14.2f\n", "run time (s)",
+           r[0].elapsed_ns / 1e9, r[1].elapsed_ns / 1e9);
+    printf("\nforce_rcu() at the unmap: p50 %.2f ms -> %.2f ms (%.1fx), "
+           "mean %.2f ms -> %.2f ms (%.1fx)\n",
+           a->p50_ns / 1e6, b->p50_ns / 1e6, ratio(a->p50_ns, b->p50_ns),
+           a->mean_ns / 1e6, b->mean_ns / 1e6, ratio(a->mean_ns, b->mean_ns));
+    printf("%s: %u of %u unmaps over the %u ms deadline, %.2f s\n",
+           result_ok(&r[0]) && result_ok(&r[1]) ? "OK" : "FAILED",
+           r[0].missed_deadline + r[1].missed_deadline,
+           r[0].unmaps + r[1].unmaps, cfg->deadline_ms,
+           (r[0].elapsed_ns + r[1].elapsed_ns) / 1e9);
+}
+
+static void print_json_config(const VgpuConfig *cfg)
+{
     printf("  \"vcpus\": %u,\n  \"kick\": %s,\n  \"section_ms\": %u,\n"
            "  \"mmio_us\": %u,\n  \"region_size\": %zu,\n",
            cfg->vcpus, cfg->kick ? "true" : "false", cfg->section_ms,
            cfg->mmio_us, cfg->region_size);
-    printf("  \"unmaps\": %u,\n  \"deadline_ms\": %u,\n"
-           "  \"missed_deadline\": %u,\n  \"hung\": %s,\n"
-           "  \"elapsed_s\": %.3f,\n", r->unmaps, cfg->deadline_ms,
-           r->missed_deadline, r->hung ? "true" : "false",
-           r->elapsed_ns / 1e9);
-    printf("  \"latency_ms\": {\"min\": %.3f, \"p50\": %.3f, \"p90\": %.3f, "
-           "\"p99\": %.3f, \"max\": %.3f, \"mean\": %.3f},\n",
+}
+
+/* The members of one run's object, each line prefixed by @in. */
+static void print_json_run(const VgpuConfig *cfg, const VgpuResult *r,
+                           bool force_on_unmap, const char *in)
+{
+    const VgpuLatency *l = &r->latency;
+    g_autofree char *max_gp = r->max_grace_period_in_run ?
+        g_strdup_printf("%.3f", r->rcu.max_grace_period_ns / 1e6) :
+        g_strdup("null");
+
+    printf("%s\"force_on_unmap\": %s,\n", in,
+           force_on_unmap ? "true" : "false");
+    printf("%s\"unmaps\": %u,\n%s\"deadline_ms\": %u,\n"
+           "%s\"missed_deadline\": %u,\n%s\"hung\": %s,\n"
+           "%s\"elapsed_s\": %.3f,\n", in, r->unmaps, in, cfg->deadline_ms,
+           in, r->missed_deadline, in, r->hung ? "true" : "false",
+           in, r->elapsed_ns / 1e9);
+    printf("%s\"latency_ms\": {\"min\": %.3f, \"p50\": %.3f, \"p90\": %.3f, "
+           "\"p99\": %.3f, \"max\": %.3f, \"mean\": %.3f},\n", in,
            l->min_ns / 1e6, l->p50_ns / 1e6, l->p90_ns / 1e6,
            l->p99_ns / 1e6, l->max_ns / 1e6, l->mean_ns / 1e6);
-    printf("  \"rcu\": {\"grace_periods\": %" PRIu64
+    printf("%s\"rcu\": {\"grace_periods\": %" PRIu64
            ", \"forced_grace_periods\": %" PRIu64
            ", \"force_rcu_notifier_calls\": %" PRIu64
            ", \"callbacks_run\": %" PRIu64
            ", \"stall_warnings\": %" PRIu64
-           ", \"max_grace_period_ms\": %.3f},\n",
+           ", \"max_grace_period_ms\": %s},\n", in,
            r->rcu.grace_periods, r->rcu.forced_grace_periods,
            r->rcu.force_rcu_notifier_calls, r->rcu.callbacks_run,
-           r->rcu.stall_warnings, r->rcu.max_grace_period_ns / 1e6);
-    printf("  \"vcpu\": {\"sections\": %" PRIu64 ", \"kick_exits\": %" PRIu64
+           r->rcu.stall_warnings, max_gp);
+    printf("%s\"vcpu\": {\"sections\": %" PRIu64 ", \"kick_exits\": %" PRIu64
            ", \"own_exits\": %" PRIu64 ", \"max_section_ms\": %.3f"
            ", \"max_poll_gap_ms\": %.3f, \"mmio\": %" PRIu64
-           ", \"violations\": %" PRIu64 "},\n",
+           ", \"violations\": %" PRIu64 "},\n", in,
            r->vcpu.sections, r->vcpu.kick_exits, r->vcpu.own_exits,
            r->vcpu.max_section_ns / 1e6, r->vcpu.max_poll_gap_ns / 1e6,
            r->vcpu.mmio, r->vcpu.violations);
-    printf("  \"device\": {\"suspends\": %" PRIu64 ", \"replays\": %" PRIu64
+    printf("%s\"device\": {\"suspends\": %" PRIu64 ", \"replays\": %" PRIu64
            ", \"blobs_finalized\": %" PRIu64 ", \"finalize_errors\": %"
-           PRIu64 ", \"max_drain_ms\": %.3f},\n",
+           PRIu64 ", \"force_rcu_calls\": %" PRIu64
+           ", \"max_drain_ms\": %.3f},\n", in,
            r->suspends, r->replays, r->blobs_finalized, r->finalize_errors,
-           r->max_drain_ns / 1e6);
-    printf("  \"ok\": %s\n}\n", result_ok(r) ? "true" : "false");
+           r->force_rcus, r->max_drain_ns / 1e6);
+    printf("%s\"ok\": %s\n", in, result_ok(r) ? "true" : "false");
+}
+
+static void print_json(const VgpuConfig *cfg, const VgpuResult *r)
+{
+    printf("{\n");
+    print_json_config(cfg);
+    print_json_run(cfg, r, cfg->force_on_unmap, "  ");
+    printf("}\n");
+}
+
+static void print_compare_json(const VgpuConfig *cfg, const VgpuResult *r)
+{
+    const VgpuLatency *a = &r[0].latency, *b = &r[1].latency;
+
+    printf("{\n");
+    print_json_config(cfg);
+    printf("  \"compare_force\": true,\n  \"runs\": [\n    {\n");
+    print_json_run(cfg, &r[0], false, "      ");
+    printf("    },\n    {\n");
+    print_json_run(cfg, &r[1], true, "      ");
+    printf("    }\n  ],\n");
+    printf("  \"latency_ratio\": {\"min\": %.3f, \"p50\": %.3f, "
+           "\"p90\": %.3f, \"p99\": %.3f, \"max\": %.3f, \"mean\": %.3f},\n",
+           ratio(a->min_ns, b->min_ns), ratio(a->p50_ns, b->p50_ns),
+           ratio(a->p90_ns, b->p90_ns), ratio(a->p99_ns, b->p99_ns),
+           ratio(a->max_ns, b->max_ns), ratio(a->mean_ns, b->mean_ns));
+    printf("  \"ok\": %s\n}\n",
+           result_ok(&r[0]) && result_ok(&r[1]) ? "true" : "false");
 }
 
 int main(int argc, char **argv)
 {
     VgpuConfig cfg;
-    VgpuResult res;
+    VgpuResult res[2];
     Progress progress = { 0 };
     gint vcpus, unmaps, deadline_ms, section_ms = -1, mmio_us, hold_us = 0;
     gint stall_ms = -1;
     gdouble duration = 0;
     gboolean no_kick = false, json = false, drain = false;
+    gboolean force_on_unmap = false, compare = false;
     g_autofree char *size_str = NULL;
     g_autoptr(GError) err = NULL;
     g_autoptr(GOptionContext) ctx = NULL;
@@ -256,6 +384,13 @@ int main(int argc, char **argv)
         { "drain", 0, 0, G_OPTION_ARG_NONE, &drain,
           "the device calls drain_call_rcu() with the BQL held after "
           "each unmap", NULL },
+        { "force-on-unmap", 0, 0, G_OPTION_ARG_NONE, &force_on_unmap,
+          "the device calls force_rcu() right after queueing the old map "
+          "with call_rcu(), so the unmap's grace period forces at once",
+          NULL },
+        { "compare-force", 0, 0, G_OPTION_ARG_NONE, &compare,
+          "run the workload twice, without then with --force-on-unmap, "
+          "and compare the unmap latencies", NULL },
         { "deadline", 0, 0, G_OPTION_ARG_INT, &deadline_ms,
           "fail if an unmap takes longer (default 1000)", "MS" },
         { "stall-ms", 0, 0, G_OPTION_ARG_INT, &stall_ms,
@@ -306,6 +441,7 @@ int main(int argc, char **argv)
     cfg.mmio_us = mmio_us;
     cfg.bql_hold_us = hold_us;
     cfg.drain_under_bql = drain;
+    cfg.force_on_unmap = force_on_unmap && !compare;
     cfg.deadline_ms = deadline_ms;
     cfg.hang_ms = MAX(cfg.hang_ms, 10 * cfg.deadline_ms);
 
@@ -323,14 +459,28 @@ int main(int argc, char **argv)
         cfg.progress_opaque = &progress;
     }
 
-    ok = vgpu_machine_run(&cfg, &res);
+    ok = vgpu_machine_run(&cfg, &res[0]);
+    if (ok && compare) {
+        VgpuConfig forced = cfg;
+
+        forced.force_on_unmap = true;
+        ok = vgpu_machine_run(&forced, &res[1]);
+    }
     if (progress.shown) {
         fprintf(stderr, "\r\033[K");
     }
-    if (json) {
-        print_json(&cfg, &res);
+    /* A first run that hung is reported alone. */
+    if (compare && res[0].hung) {
+        compare = false;
+    }
+    if (compare && json) {
+        print_compare_json(&cfg, res);
+    } else if (compare) {
+        print_compare_table(&cfg, res);
+    } else if (json) {
+        print_json(&cfg, &res[0]);
     } else {
-        print_table(&cfg, &res);
+        print_table(&cfg, &res[0]);
     }
     fflush(stdout);
     if (!ok) {
@@ -338,7 +488,10 @@ int main(int argc, char **argv)
                 "tearing down\n");
         _exit(EXIT_HUNG);
     }
-    ok = result_ok(&res);
-    vgpu_result_clear(&res);
+    ok = result_ok(&res[0]) && (!compare || result_ok(&res[1]));
+    vgpu_result_clear(&res[0]);
+    if (compare) {
+        vgpu_result_clear(&res[1]);
+    }
     return ok ? EXIT_SUCCESS : EXIT_LATE;
 }

@@ -9,7 +9,9 @@
  * vCPU has cached, and vCPUs check every region they touch for the
  * finalizer's poison); nothing deadlocks while the device holds the BQL
  * that kicked vCPUs need.  Without notifiers the unmaps wait for the
- * vCPUs' own exits and the stall warning names them.
+ * vCPUs' own exits and the stall warning names them.  A device that
+ * calls force_rcu() at the unmap gets its grace period forced even when
+ * timed forcing is off.
  *
  * VGPU_TEST_UNMAPS sets the number of unmaps per scenario (default 10).
  */
@@ -136,6 +138,52 @@ static void test_no_kick(void)
     g_assert_cmpuint(res.vcpu.kick_exits, ==, 0);
     g_assert_cmpuint(res.vcpu.own_exits, >=, cfg.unmaps);
     g_assert_cmpuint(res.rcu.forced_grace_periods, >, 0);
+    vgpu_result_clear(&res);
+}
+
+/*
+ * force_rcu() at the unmap: with timed forcing pushed out to 60 s and
+ * forcing on pending callbacks out of reach, nothing but the device's
+ * force_rcu() can force a grace period.  Maps still need the
+ * vCPUs to leave their sections, so they leave on their own every
+ * FORCE_SECTION_MS; each unmap starts right after such an exit, so
+ * without the kick it would wait most of a section for the next one.
+ * Half a section is the bound: kicked, an unmap takes a few ms, or tens
+ * on a loaded machine.
+ */
+#define FORCE_SECTION_MS 1000
+
+static void test_force_on_unmap(void)
+{
+    VgpuConfig cfg;
+    VgpuResult res;
+    RcuTunables saved, t;
+    bool ok;
+
+    rcu_get_tunables(&saved);
+    t = saved;
+    t.force_after_us = 60 * 1000 * 1000;
+    t.force_callbacks = 1000000;
+    rcu_set_tunables(&t);
+
+    test_config(&cfg);
+    cfg.unmaps = MAX(cfg.unmaps / 5, 1);
+    cfg.force_on_unmap = true;
+    cfg.section_ms = FORCE_SECTION_MS;
+    ok = vgpu_machine_run(&cfg, &res);
+    rcu_set_tunables(&saved);
+
+    check_result(&cfg, ok, &res);
+    g_assert_cmpuint(res.force_rcus, ==, cfg.unmaps);
+    /* One forced grace period per force_rcu(), and only those. */
+    g_assert_cmpuint(res.rcu.forced_grace_periods, ==, cfg.unmaps);
+    g_assert_cmpuint(res.rcu.force_rcu_notifier_calls, >=, cfg.unmaps);
+    g_assert_cmpuint(res.vcpu.kick_exits, >=, cfg.unmaps);
+    /* The unmaps did not wait for the vCPUs' own exits. */
+    for (guint i = 0; i < res.latency_ns->len; i++) {
+        g_assert_cmpint(g_array_index(res.latency_ns, int64_t, i), <,
+                        FORCE_SECTION_MS / 2 * 1000000LL);
+    }
     vgpu_result_clear(&res);
 }
 
@@ -311,6 +359,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vgpu-unmap/unmaps-complete", test_unmaps_complete);
     g_test_add_func("/vgpu-unmap/bql-held", test_bql_held);
     g_test_add_func("/vgpu-unmap/no-kick", test_no_kick);
+    g_test_add_func("/vgpu-unmap/force-on-unmap", test_force_on_unmap);
     g_test_add_func("/vgpu-unmap/no-kick-stall-warning",
                     test_no_kick_stall_warning);
     return g_test_run();
