@@ -503,15 +503,6 @@ static bool poll_until(unsigned long cookie)
 }
 
 /*
- * Reclaims an object after a polled grace period.  A function of its own
- * so that tests/unit/tsan.supp can name this path, and only this one.
- */
-static void __attribute__((noinline)) graveyard_bury_polled(TortureObj *o)
-{
-    graveyard_bury(o);
-}
-
-/*
  * The synchronous updater: replace, wait for a grace period in one of
  * four ways, poison at once.
  */
@@ -549,7 +540,7 @@ static void *sync_updater(void *opaque)
             break;
         }
         if (how >= 2) {
-            graveyard_bury_polled(old);
+            graveyard_bury(old);
         } else {
             graveyard_bury(old);
         }
