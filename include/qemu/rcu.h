@@ -81,6 +81,8 @@ static inline void rcu_read_lock(void)
     if (p_rcu_reader->depth++ > 0) {
         return;
     }
+    /* An offline thread would miss the writer's barrier. */
+    rcu_assert(!p_rcu_reader->offline);
 
     ctr = qatomic_read(&rcu_gp_ctr);
     qatomic_set(&p_rcu_reader->ctr, ctr);

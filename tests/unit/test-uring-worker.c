@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * io_uring workers that go offline while blocked in
+ * io_uring_submit_and_wait() (contrib/uring-worker): grace periods skip
+ * them at no cost, and they stay correct when they come back online.
+ *
+ * QEMU_TEST_URING_WORKERS (default 2) and QEMU_TEST_URING_SECONDS
+ * (default 1) size the concurrent phases.
+ */
+#include "qemu/osdep.h"
+#include "qemu/rcu.h"
+#include "qemu/rcu-ext.h"
+#include "uring-pool.h"
+
+/* Bound for anything that should take milliseconds. */
+#define GENEROUS_NS (10 * 1000000000LL)
+
+/* Grace periods measured while the workers are parked. */
+#define PARKED_GPS 50
+
+static unsigned n_workers = 2;
+static double seconds = 1.0;
+
+static RcuStats stats_now(void)
+{
+    RcuStats s;
+
+    rcu_get_stats(&s);
+    return s;
+}
+
+/* Starts a pool or skips the test if the kernel refuses io_uring. */
+static UringPool *start_pool(UringTable *table, bool quiesce, unsigned burst,
+                             unsigned spin_ns)
+{
+    UringPoolConfig cfg = {
+        .workers = n_workers,
+        .quiesce = quiesce,
+        .burst = burst,
+        .spin_ns = spin_ns,
+    };
+    UringPool *pool;
+    int ret = uring_pool_start(&pool, &cfg, table);
+
+    if (ret == -ENOSYS || ret == -EPERM) {
+        g_autofree char *msg =
+            g_strdup_printf("io_uring unavailable on this kernel "
+                            "(io_uring_queue_init: %s)", strerror(-ret));
+        g_test_skip(msg);
+        return NULL;
+    }
+    if (ret < 0) {
+        g_error("uring_pool_start: %s", strerror(-ret));
+    }
+    return pool;
+}
+
+static void wait_all_parked(UringPool *pool)
+{
+    int64_t deadline = uring_clock_ns() + GENEROUS_NS;
+
+    while (uring_pool_parked(pool) < n_workers) {
+        g_assert_cmpint(uring_clock_ns(), <, deadline);
+        g_usleep(1000);
+    }
+}
+
+/*
+ * The call_rcu thread is online while it runs callbacks, and so, briefly,
+ * is any thread that registers.  Returns once a grace period found no
+ * other thread online, i.e. skipped both of its global barriers.
+ */
+static bool settle_offline(void)
+{
+    int64_t deadline = uring_clock_ns() + GENEROUS_NS;
+
+    do {
+        RcuStats a = stats_now(), b;
+
+        synchronize_rcu();
+        b = stats_now();
+        if (b.membarrier_calls == a.membarrier_calls &&
+            b.membarriers_skipped >= a.membarriers_skipped + 2) {
+            return true;
+        }
+        g_usleep(1000);
+    } while (uring_clock_ns() < deadline);
+    return false;
+}
+
+/*
+ * Parked, offline workers cost a grace period nothing: no membarrier, no
+ * notifier, and they are not even woken.
+ */
+static void test_parked_offline(void)
+{
+    UringTable *table = uring_table_new(16);
+    UringPool *pool = start_pool(table, true, 4, 0);
+    UringPoolStats p0, p1;
+    RcuStats s0, s1;
+    int64_t start, took;
+
+    if (!pool) {
+        uring_table_free(table);
+        return;
+    }
+
+    /* Real I/O first, so the workers have been online and back. */
+    for (unsigned i = 0; i < 4 * n_workers; i++) {
+        uring_pool_feed(pool, i);
+    }
+    start = uring_clock_ns();
+    do {
+        g_assert_cmpint(uring_clock_ns() - start, <, GENEROUS_NS);
+        g_usleep(1000);
+        uring_pool_get_stats(pool, &p0);
+    } while (p0.file_reads < 16 * n_workers);
+    wait_all_parked(pool);
+    g_assert_true(settle_offline());
+
+    uring_pool_get_stats(pool, &p0);
+    s0 = stats_now();
+    start = uring_clock_ns();
+    for (unsigned i = 0; i < PARKED_GPS; i++) {
+        uring_table_update(table, i);
+    }
+    took = uring_clock_ns() - start;
+    s1 = stats_now();
+    uring_pool_get_stats(pool, &p1);
+
+    g_assert_cmpuint(s1.grace_periods - s0.grace_periods, ==, PARKED_GPS);
+    g_assert_cmpuint(s1.membarrier_calls, ==, s0.membarrier_calls);
+    /* One barrier before the counter flip, one before the first scan. */
+    g_assert_cmpuint(s1.membarriers_skipped - s0.membarriers_skipped, >=,
+                     2 * PARKED_GPS);
+    g_assert_cmpuint(s1.forced_grace_periods, ==, s0.forced_grace_periods);
+    g_assert_cmpuint(s1.force_rcu_notifier_calls, ==,
+                     s0.force_rcu_notifier_calls);
+    g_assert_cmpuint(p1.kicks, ==, p0.kicks);
+    /* Nobody woke up: the workers were simply skipped. */
+    g_assert_cmpuint(p1.waits, ==, p0.waits);
+    g_assert_cmpuint(uring_pool_parked(pool), ==, n_workers);
+    g_assert_cmpint(took, <, GENEROUS_NS);
+    g_assert_cmpuint(p1.reclaimed_seen, ==, 0);
+    g_assert_cmpuint(p1.io_errors, ==, 0);
+
+    uring_pool_stop(pool);
+    uring_table_free(table);
+}
+
+/*
+ * Keeps the table changing (two slots, so readers keep hitting the
+ * entries being replaced) while a feeder keeps the workers waking up,
+ * going online and reading.  Returns the statistics deltas.
+ */
+static void churn(UringTable *table, UringPool *pool, RcuStats *ds,
+                  UringPoolStats *dp)
+{
+    UringFeeder *feeder;
+    UringPoolStats p0, p1;
+    RcuStats s0, s1;
+    int64_t end;
+    unsigned slot = 0;
+
+    uring_pool_get_stats(pool, &p0);
+    s0 = stats_now();
+    feeder = uring_feeder_start(pool, 20000);
+    end = uring_clock_ns() + (int64_t)(seconds * 1e9);
+    while (uring_clock_ns() < end) {
+        uring_table_update(table, slot++);
+    }
+    uring_feeder_stop(feeder);
+    s1 = stats_now();
+    uring_pool_get_stats(pool, &p1);
+
+    ds->grace_periods = s1.grace_periods - s0.grace_periods;
+    ds->membarrier_calls = s1.membarrier_calls - s0.membarrier_calls;
+    ds->membarriers_skipped = s1.membarriers_skipped -
+                              s0.membarriers_skipped;
+    dp->lookups = p1.lookups - p0.lookups;
+    dp->waits = p1.waits - p0.waits;
+    dp->file_reads = p1.file_reads - p0.file_reads;
+    dp->reclaimed_seen = p1.reclaimed_seen;
+    dp->io_errors = p1.io_errors;
+
+    if (g_test_verbose()) {
+        g_test_message("%" PRIu64 " grace periods, %" PRIu64 " membarriers, "
+                       "%" PRIu64 " skipped, %" PRIu64 " lookups, %" PRIu64
+                       " waits", ds->grace_periods, ds->membarrier_calls,
+                       ds->membarriers_skipped, dp->lookups, dp->waits);
+    }
+}
+
+/*
+ * Workers that come online and read while entries are replaced and
+ * poisoned never see a poisoned (reclaimed) entry.
+ */
+static void test_online_reader_safe(void)
+{
+    UringTable *table = uring_table_new(2);
+    UringPool *pool = start_pool(table, true, 2, 500);
+    UringPoolStats dp;
+    RcuStats ds;
+
+    if (!pool) {
+        uring_table_free(table);
+        return;
+    }
+    churn(table, pool, &ds, &dp);
+
+    g_assert_cmpuint(dp.reclaimed_seen, ==, 0);
+    g_assert_cmpuint(dp.io_errors, ==, 0);
+    /* The race was really run: many online/offline transitions. */
+    g_assert_cmpuint(ds.grace_periods, >=, 10);
+    g_assert_cmpuint(dp.waits, >=, 100);
+    g_assert_cmpuint(dp.lookups, >=, 100);
+    g_assert_cmpuint(dp.file_reads, >=, 100);
+
+    uring_pool_stop(pool);
+    uring_table_free(table);
+}
+
+/*
+ * Workers that never go offline are just as correct, but every grace
+ * period pays for a process-wide barrier on their behalf.
+ */
+static void test_never_offline(void)
+{
+    UringTable *table = uring_table_new(2);
+    UringPool *pool = start_pool(table, false, 2, 500);
+    UringPoolStats dp, p0, p1;
+    RcuStats ds, s0, s1;
+
+    if (!pool) {
+        uring_table_free(table);
+        return;
+    }
+    churn(table, pool, &ds, &dp);
+    g_assert_cmpuint(dp.reclaimed_seen, ==, 0);
+    g_assert_cmpuint(dp.io_errors, ==, 0);
+    g_assert_cmpuint(ds.grace_periods, >=, 10);
+    g_assert_cmpuint(dp.lookups, >=, 100);
+
+    /* Parked but online: each grace period needs the barrier. */
+    wait_all_parked(pool);
+    uring_pool_get_stats(pool, &p0);
+    s0 = stats_now();
+    for (unsigned i = 0; i < PARKED_GPS; i++) {
+        uring_table_update(table, i);
+    }
+    s1 = stats_now();
+    uring_pool_get_stats(pool, &p1);
+
+    g_assert_cmpuint(s1.membarriers_skipped, ==, s0.membarriers_skipped);
+    if (qemu_membarrier_enabled()) {
+        g_assert_cmpuint(ds.membarrier_calls, >=, ds.grace_periods);
+        g_assert_cmpuint(s1.membarrier_calls - s0.membarrier_calls, >=,
+                         2 * PARKED_GPS);
+    } else {
+        /* The fallback is a local fence and counts no call. */
+        g_assert_cmpuint(s1.membarrier_calls, ==, s0.membarrier_calls);
+    }
+    /* Still no notifier and no wake-up: only the barrier costs. */
+    g_assert_cmpuint(s1.force_rcu_notifier_calls, ==,
+                     s0.force_rcu_notifier_calls);
+    g_assert_cmpuint(p1.waits, ==, p0.waits);
+
+    uring_pool_stop(pool);
+    uring_table_free(table);
+}
+
+/*
+ * Grace periods that force from the start (expedited, drain_call_rcu())
+ * need no barrier for parked, offline workers and do not kick them: an
+ * offline thread cannot be inside a critical section.
+ */
+static void test_expedited_parked(void)
+{
+    UringTable *table = uring_table_new(4);
+    UringPool *pool = start_pool(table, true, 1, 0);
+    UringPoolStats p0, p1;
+    RcuStats s0, s1;
+
+    if (!pool) {
+        uring_table_free(table);
+        return;
+    }
+    wait_all_parked(pool);
+    g_assert_true(settle_offline());
+
+    uring_pool_get_stats(pool, &p0);
+    s0 = stats_now();
+    for (unsigned i = 0; i < 10; i++) {
+        synchronize_rcu_expedited();
+    }
+    s1 = stats_now();
+    g_assert_cmpuint(s1.forced_grace_periods - s0.forced_grace_periods, ==,
+                     10);
+    g_assert_cmpuint(s1.membarrier_calls, ==, s0.membarrier_calls);
+
+    /* The call_rcu thread runs these; it may be online for a moment. */
+    for (unsigned i = 0; i < 10; i++) {
+        drain_call_rcu();
+    }
+    s1 = stats_now();
+    uring_pool_get_stats(pool, &p1);
+
+    g_assert_cmpuint(s1.force_rcu_notifier_calls, ==,
+                     s0.force_rcu_notifier_calls);
+    g_assert_cmpuint(p1.kicks, ==, p0.kicks);
+    g_assert_cmpuint(p1.waits, ==, p0.waits);
+
+    uring_pool_stop(pool);
+    uring_table_free(table);
+}
+
+static void read_env(void)
+{
+    const char *w = g_getenv("QEMU_TEST_URING_WORKERS");
+    const char *s = g_getenv("QEMU_TEST_URING_SECONDS");
+
+    if (w && *w) {
+        n_workers = CLAMP(atoi(w), 1, 64);
+    }
+    if (s && *s) {
+        seconds = CLAMP(g_ascii_strtod(s, NULL), 0.05, 600);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    read_env();
+
+    g_test_add_func("/uring-worker/parked-offline", test_parked_offline);
+    g_test_add_func("/uring-worker/online-reader-safe",
+                    test_online_reader_safe);
+    g_test_add_func("/uring-worker/never-offline", test_never_offline);
+    g_test_add_func("/uring-worker/expedited-parked", test_expedited_parked);
+    return g_test_run();
+}
