@@ -6,6 +6,7 @@
  */
 #include "qemu/osdep.h"
 #include "qemu/thread.h"
+#include "test-util.h"
 
 #include <signal.h>
 #include <sys/syscall.h>
@@ -22,14 +23,6 @@ static int env_int(const char *name, int def)
     const char *s = g_getenv(name);
 
     return s && *s ? atoi(s) : def;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /*
@@ -363,23 +356,23 @@ static void test_timedwait_timeout(void)
 
     qemu_event_init(&ev, false);
 
-    start = now_ns();
+    start = test_now_ns();
     g_assert_false(qemu_event_timedwait(&ev, 50));
-    took = now_ns() - start;
+    took = test_now_ns() - start;
     g_assert_cmpint(took, >=, 50 * MS);
     g_assert_cmpint(took, <, 50 * MS + GENEROUS_NS);
 
-    start = now_ns();
+    start = test_now_ns();
     g_assert_false(qemu_event_timedwait(&ev, 0));
     g_assert_false(qemu_event_timedwait(&ev, -5));
     g_assert_false(qemu_event_timedwait_ns(&ev, -1));
     g_assert_false(qemu_event_timedwait_ns(&ev, -3 * 1000 * MS));
-    g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
+    g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
 
     for (i = 0; i < ARRAY_SIZE(ns_cases); i++) {
-        start = now_ns();
+        start = test_now_ns();
         g_assert_false(qemu_event_timedwait_ns(&ev, ns_cases[i]));
-        took = now_ns() - start;
+        took = test_now_ns() - start;
         g_assert_cmpint(took, >=, ns_cases[i]);
         g_assert_cmpint(took, <, ns_cases[i] + GENEROUS_NS);
     }
@@ -399,11 +392,11 @@ typedef struct TimedWaiter {
 static void *timed_waiter_thread(void *opaque)
 {
     TimedWaiter *w = opaque;
-    int64_t start = now_ns();
+    int64_t start = test_now_ns();
 
     qatomic_set(&w->started, true);
     w->result = qemu_event_timedwait_ns(w->ev, w->timeout_ns);
-    w->took = now_ns() - start;
+    w->took = test_now_ns() - start;
     return NULL;
 }
 
@@ -468,9 +461,9 @@ static int64_t timedwait_with_futex_wakes(int64_t ns, long *wakes)
     qemu_event_init(&ev, false);
     qemu_thread_create(&t, "futex-waker", futex_waker_thread, &k,
                        QEMU_THREAD_JOINABLE);
-    start = now_ns();
+    start = test_now_ns();
     g_assert_false(qemu_event_timedwait_ns(&ev, ns));
-    took = now_ns() - start;
+    took = test_now_ns() - start;
     qatomic_set(&k.stop, true);
     qemu_thread_join(&t);
     qemu_event_destroy(&ev);
@@ -492,7 +485,7 @@ static void test_timedwait_futex_spurious(void)
      * absolute deadline's nanoseconds carry over, and wake-ups on both
      * sides of the second boundary.
      */
-    while (now_ns() % (1000 * MS) < 985 * MS) {
+    while (test_now_ns() % (1000 * MS) < 985 * MS) {
         g_usleep(1000);
     }
     took = timedwait_with_futex_wakes(30 * MS, &wakes);
@@ -543,9 +536,9 @@ static void *parked_waiter_thread(void *opaque)
     pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
 
     qatomic_set(&w->ready, true);
-    start = now_ns();
+    start = test_now_ns();
     w->result = qemu_event_timedwait_ns(&w->ev, w->timeout_ns);
-    w->took = now_ns() - start;
+    w->took = test_now_ns() - start;
     qatomic_store_release(&w->finished, true);
 
     /* A signal still on its way must find the thread alive. */
@@ -576,12 +569,12 @@ static void test_timedwait_set_reset_while_parked(void)
         g_usleep(1000);
     }
     for (i = 1; i <= parks; i++) {
-        int64_t deadline = now_ns() + GENEROUS_NS;
+        int64_t deadline = test_now_ns() + GENEROUS_NS;
 
         g_usleep(10 * 1000);
         pthread_kill(t.thread, SIGUSR1);
         while (qatomic_read(&park_entered) < i) {
-            g_assert_cmpint(now_ns(), <, deadline);
+            g_assert_cmpint(test_now_ns(), <, deadline);
             g_usleep(100);
         }
         qemu_event_set(&w.ev);
@@ -635,12 +628,12 @@ static void test_timedwait_flapping(void)
     qemu_thread_create(&t, "flapper", flapper_thread, &f,
                        QEMU_THREAD_JOINABLE);
     for (i = 0; i < 200; i++) {
-        int64_t start = now_ns();
+        int64_t start = test_now_ns();
 
         if (qemu_event_timedwait_ns(&ev, 100 * 1000)) {
             seen++;
         } else {
-            g_assert_cmpint(now_ns() - start, >=, 100 * 1000);
+            g_assert_cmpint(test_now_ns() - start, >=, 100 * 1000);
         }
     }
     qatomic_set(&f.stop, true);
@@ -783,7 +776,7 @@ static void test_cond(void)
 
     /* Nobody signals: the timed wait times out. */
     qemu_mutex_lock(&q.lock);
-    start = now_ns();
+    start = test_now_ns();
     for (i = 0; i < 10; i++) {
         woken = qemu_cond_timedwait(&q.cond, &q.lock, 30);
         if (!woken) {
@@ -791,7 +784,7 @@ static void test_cond(void)
         }
         /* A rare spurious wake-up: wait again, but not forever. */
     }
-    took = now_ns() - start;
+    took = test_now_ns() - start;
     qemu_mutex_unlock(&q.lock);
     g_assert_false(woken);
     g_assert_cmpint(took, >=, 30 * MS);
@@ -820,9 +813,9 @@ static void test_semaphore(void)
     qemu_sem_wait(&sem);
     g_assert_cmpint(qemu_sem_timedwait(&sem, 0), ==, 0);
 
-    start = now_ns();
+    start = test_now_ns();
     g_assert_cmpint(qemu_sem_timedwait(&sem, 50), ==, -1);
-    took = now_ns() - start;
+    took = test_now_ns() - start;
     g_assert_cmpint(took, >=, 50 * MS);
     g_assert_cmpint(took, <, 50 * MS + GENEROUS_NS);
     g_assert_cmpint(qemu_sem_timedwait(&sem, 0), ==, -1);
@@ -840,9 +833,9 @@ static void test_semaphore(void)
     qemu_thread_join(&t);
 
     qemu_thread_create(&t, "poster", sem_poster, &sem, QEMU_THREAD_JOINABLE);
-    start = now_ns();
+    start = test_now_ns();
     g_assert_cmpint(qemu_sem_timedwait(&sem, 30 * 1000), ==, 0);
-    g_assert_cmpint(now_ns() - start, <, 15 * 1000 * MS);
+    g_assert_cmpint(test_now_ns() - start, <, 15 * 1000 * MS);
     qemu_thread_join(&t);
 
     qemu_sem_destroy(&sem);

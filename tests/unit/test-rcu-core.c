@@ -7,25 +7,13 @@
 #include "qemu/rcu.h"
 #include "qemu/rcu-ext.h"
 #include "qemu/main-loop.h"
+#include "test-util.h"
 
 #include <signal.h>
 #include <sys/wait.h>
 
 /* Upper bound for anything that should take milliseconds. */
 #define GENEROUS_NS (5 * 1000000000LL)
-
-static int64_t now_ns(void)
-{
-    return g_get_monotonic_time() * 1000;
-}
-
-static RcuStats stats_now(void)
-{
-    RcuStats s;
-
-    rcu_get_stats(&s);
-    return s;
-}
 
 /* Leaves the library with no callbacks in flight and default tunables. */
 static void quiesce(void)
@@ -154,11 +142,11 @@ static void test_sync_idle(void)
     RcuStats before, after;
 
     quiesce();
-    before = stats_now();
+    before = test_rcu_stats();
     for (int i = 0; i < 100; i++) {
         synchronize_rcu();
     }
-    after = stats_now();
+    after = test_rcu_stats();
     g_assert_cmpuint(after.grace_periods - before.grace_periods, >=, 100);
     g_assert_cmpuint(after.forced_grace_periods,
                      ==, before.forced_grace_periods);
@@ -172,11 +160,11 @@ static void test_normal_state_no_force(void)
 
     quiesce();
     reader_start(&r, false, true);
-    before = stats_now();
+    before = test_rcu_stats();
     for (int i = 0; i < 50; i++) {
         synchronize_rcu();
     }
-    after = stats_now();
+    after = test_rcu_stats();
     reader_stop(&r);
 
     g_assert_cmpuint(after.forced_grace_periods,
@@ -197,11 +185,11 @@ static void test_stuck_reader_forced_after_polls(void)
 
     quiesce();
     reader_start(&r, true, true);
-    before = stats_now();
-    start = now_ns();
+    before = test_rcu_stats();
+    start = test_now_ns();
     synchronize_rcu();
-    took = now_ns() - start;
-    after = stats_now();
+    took = test_now_ns() - start;
+    after = test_rcu_stats();
     reader_stop(&r);
 
     g_assert_cmpint(r.kicks, >=, 1);
@@ -237,10 +225,10 @@ static void test_callbacks_force(void)
     g_assert_cmpint(qatomic_read(&r.kicks), ==, 0);
     g_assert_cmpint(qatomic_read(&cb_count), ==, 0);
 
-    start = now_ns();
+    start = test_now_ns();
     call_rcu1(g_new0(struct rcu_head, 1), count_cb);
     while (qatomic_read(&r.kicks) < 1 || qatomic_read(&cb_count) < 1) {
-        g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
+        g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
         g_usleep(1000);
     }
 
@@ -250,7 +238,7 @@ static void test_callbacks_force(void)
      */
     set_force_after_us(50000);
     while (qatomic_read(&cb_count) < 30) {
-        g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
+        g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
         g_usleep(1000);
     }
     reader_stop(&r);
@@ -267,9 +255,9 @@ static void test_drain_forces(void)
     reader_start(&r, true, true);
     qatomic_set(&cb_count, 0);
     call_rcu1(g_new0(struct rcu_head, 1), count_cb);
-    start = now_ns();
+    start = test_now_ns();
     drain_call_rcu();
-    g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
+    g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
     g_assert_cmpint(qatomic_read(&cb_count), ==, 1);
     g_assert_cmpint(qatomic_read(&r.kicks), >=, 1);
     reader_stop(&r);
@@ -285,18 +273,18 @@ static void test_force_rcu_and_expedited(void)
     quiesce();
     set_force_after_us(60 * 1000000);
     reader_start(&r, true, true);
-    start = now_ns();
+    start = test_now_ns();
     synchronize_rcu_expedited();
-    g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
+    g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
     g_assert_cmpint(qatomic_read(&r.kicks), ==, 1);
 
     while (!qatomic_read(&r.inside)) {
         g_usleep(100);
     }
-    start = now_ns();
+    start = test_now_ns();
     force_rcu();
     synchronize_rcu();
-    g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
+    g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
     g_assert_cmpint(qatomic_read(&r.kicks), ==, 2);
     reader_stop(&r);
     quiesce();
@@ -328,11 +316,11 @@ static void test_force_rcu_covers_next_grace_period(void)
                        QEMU_THREAD_JOINABLE);
     g_usleep(50 * 1000);
     call_rcu1(g_new0(struct rcu_head, 1), count_cb);
-    start = now_ns();
+    start = test_now_ns();
     force_rcu();
     qemu_thread_join(&syncer);
     while (qatomic_read(&cb_count) < 1) {
-        g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
+        g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
         g_usleep(1000);
     }
     reader_stop(&r);
@@ -514,7 +502,7 @@ static void *churn_fn(void *opaque)
 static void test_register_churn(void)
 {
     QemuThread t[2];
-    int64_t start = now_ns();
+    int64_t start = test_now_ns();
 
     quiesce();
     qatomic_set(&churn_stop, false);
@@ -522,7 +510,7 @@ static void test_register_churn(void)
         qemu_thread_create(&t[i], "churn", churn_fn, NULL,
                            QEMU_THREAD_JOINABLE);
     }
-    while (now_ns() - start < 300 * 1000000LL) {
+    while (test_now_ns() - start < 300 * 1000000LL) {
         synchronize_rcu();
         call_rcu1(g_new0(struct rcu_head, 1), count_cb);
     }
@@ -562,9 +550,9 @@ static void test_offline_skips_membarrier(void)
 
     quiesce();
     /* Only this thread is online: the call_rcu thread idles offline. */
-    before = stats_now();
+    before = test_rcu_stats();
     synchronize_rcu();
-    after = stats_now();
+    after = test_rcu_stats();
     g_assert_cmpuint(after.membarriers_skipped, >, before.membarriers_skipped);
     g_assert_cmpuint(after.membarrier_calls, ==, before.membarrier_calls);
 
@@ -679,11 +667,11 @@ static void test_stall_warning(void)
         t.stall_timeout_ms = 200;
         rcu_set_tunables(&t);
         reader_start(&r, true, false);
-        before = stats_now();
+        before = test_rcu_stats();
         qemu_thread_create(&(QemuThread){0}, "test-releaser",
                            release_later, &r, QEMU_THREAD_DETACHED);
         synchronize_rcu();
-        after = stats_now();
+        after = test_rcu_stats();
         reader_stop(&r);
         g_assert_cmpuint(after.stall_warnings - before.stall_warnings,
                          >=, 2);

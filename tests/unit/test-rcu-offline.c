@@ -11,6 +11,7 @@
 #include "qemu/osdep.h"
 #include "qemu/rcu.h"
 #include "qemu/rcu-ext.h"
+#include "test-util.h"
 
 /* Bound for anything that should take milliseconds. */
 #define GENEROUS_NS (10 * 1000000000LL)
@@ -19,19 +20,6 @@
 #define GPS 20
 
 static double torture_seconds = 1.0;
-
-static int64_t now_ns(void)
-{
-    return g_get_monotonic_time() * 1000;
-}
-
-static RcuStats stats_now(void)
-{
-    RcuStats s;
-
-    rcu_get_stats(&s);
-    return s;
-}
 
 /* A registered thread that blocks and changes state on command. */
 typedef enum HelperCmd {
@@ -123,38 +111,15 @@ static void helper_stop(Helper *h)
     qemu_sem_destroy(&h->ack_sem);
 }
 
-/*
- * The call_rcu thread is online while it runs callbacks, and so, for a
- * moment, is a thread that registers.  Returns once a grace period found
- * no thread online but the caller, i.e. skipped both global barriers.
- */
-static bool settle_offline(void)
-{
-    int64_t deadline = now_ns() + GENEROUS_NS;
-
-    do {
-        RcuStats a = stats_now(), b;
-
-        synchronize_rcu();
-        b = stats_now();
-        if (b.membarrier_calls == a.membarrier_calls &&
-            b.membarriers_skipped >= a.membarriers_skipped + 2) {
-            return true;
-        }
-        g_usleep(1000);
-    } while (now_ns() < deadline);
-    return false;
-}
-
 /* GPS grace periods; returns the statistics deltas. */
 static RcuStats run_gps(void)
 {
-    RcuStats a = stats_now(), b, d;
+    RcuStats a = test_rcu_stats(), b, d;
 
     for (int i = 0; i < GPS; i++) {
         synchronize_rcu();
     }
-    b = stats_now();
+    b = test_rcu_stats();
     memset(&d, 0, sizeof(d));
     d.grace_periods = b.grace_periods - a.grace_periods;
     d.forced_grace_periods = b.forced_grace_periods - a.forced_grace_periods;
@@ -235,10 +200,10 @@ static void test_offline_skipped(void)
 
     /* Offline: skipped, and the grace periods take no time. */
     helper_cmd(&h, CMD_OFFLINE);
-    g_assert_true(settle_offline());
-    start = now_ns();
+    g_assert_true(test_settle_offline(GENEROUS_NS));
+    start = test_now_ns();
     d = run_gps();
-    g_assert_cmpint(now_ns() - start, <, GENEROUS_NS);
+    g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
     g_assert_cmpuint(d.grace_periods, ==, GPS);
     g_assert_cmpuint(d.membarrier_calls, ==, 0);
     g_assert_cmpuint(d.membarriers_skipped, >=, 2 * GPS);
@@ -331,7 +296,7 @@ static void test_offline_does_not_hold(void)
     qemu_sem_wait(&b.offline);
     qemu_thread_join(&syncer);
     g_assert_true(qatomic_read(&synced));
-    g_assert_true(settle_offline());
+    g_assert_true(test_settle_offline(GENEROUS_NS));
     d = run_gps();
     g_assert_cmpuint(d.grace_periods, ==, GPS);
     g_assert_cmpuint(d.membarrier_calls, ==, 0);
@@ -500,7 +465,7 @@ static void test_online_publishes(void)
 {
     TortureReader readers[2];
     GPtrArray *graveyard = g_ptr_array_new_with_free_func(g_free);
-    RcuStats s0 = stats_now(), s1;
+    RcuStats s0 = test_rcu_stats(), s1;
     unsigned long reads = 0, bad = 0, updates = 0;
     int64_t end;
 
@@ -514,8 +479,8 @@ static void test_online_publishes(void)
                            QEMU_THREAD_JOINABLE);
     }
 
-    end = now_ns() + (int64_t)(torture_seconds * 1e9);
-    while (now_ns() < end) {
+    end = test_now_ns() + (int64_t)(torture_seconds * 1e9);
+    while (test_now_ns() < end) {
         Obj *old = torture_ptr;
         Obj *new = g_new0(Obj, 1);
 
@@ -538,7 +503,7 @@ static void test_online_publishes(void)
         reads += readers[i].reads;
         bad += readers[i].bad;
     }
-    s1 = stats_now();
+    s1 = test_rcu_stats();
     if (g_test_verbose()) {
         g_test_message("%lu updates, %lu reads, %" PRIu64 " membarriers, %"
                        PRIu64 " skipped", updates, reads,

@@ -23,6 +23,7 @@
 #include "qemu/rcu.h"
 #include "qemu/rcu-ext.h"
 #include "qemu/main-loop.h"
+#include "test-util.h"
 
 #define MS (1000 * 1000LL)
 
@@ -101,14 +102,6 @@ static double env_double(const char *name, double def)
     return s && *s ? g_ascii_strtod(s, NULL) : def;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 G_GNUC_PRINTF(1, 2) static void torture_error(const char *fmt, ...)
 {
     va_list ap;
@@ -180,7 +173,7 @@ static void obj_poison(TortureObj *o)
 /* Frees graveyard objects buried long ago (all of them if @all). */
 static void graveyard_reap(bool all)
 {
-    int64_t now = now_ns();
+    int64_t now = test_now_ns();
     TortureObj *o;
 
     qemu_mutex_lock(&T.grave_lock);
@@ -207,7 +200,7 @@ static void graveyard_reap(bool all)
 static void graveyard_bury(TortureObj *o)
 {
     obj_poison(o);
-    o->buried_ns = now_ns();
+    o->buried_ns = test_now_ns();
     o->grave_next = NULL;
     qemu_mutex_lock(&T.grave_lock);
     *T.grave_tail = o;
@@ -268,11 +261,11 @@ static TortureObj *reader_fetch(Reader *r, const char *where)
 /* Holds the current section for about @ns, or until kicked. */
 static void reader_hold(Reader *r, const TortureObj *o, int64_t ns)
 {
-    int64_t end = now_ns() + ns;
+    int64_t end = test_now_ns() + ns;
     int i = 0;
 
     /* Short sections still read the whole object once. */
-    while (i < OBJ_WORDS || now_ns() < end) {
+    while (i < OBJ_WORDS || test_now_ns() < end) {
         if (r->use_notifier && qatomic_read(&r->kicked)) {
             qatomic_inc(&T.kicks);
             return;
@@ -396,13 +389,13 @@ typedef struct Churner {
 static void *churn_child(void *opaque)
 {
     Reader *r = opaque;
-    int64_t end = now_ns() + g_rand_int_range(r->rng, 0, 20 * 1000) * 1000LL;
+    int64_t end = test_now_ns() + g_rand_int_range(r->rng, 0, 20 * 1000) * 1000LL;
 
     reader_begin(r);
     do {
         reader_section(r);
         reader_pause(r);
-    } while (now_ns() < end && !qatomic_read(&T.stop));
+    } while (test_now_ns() < end && !qatomic_read(&T.stop));
     reader_end(r);
     return NULL;
 }
@@ -491,10 +484,10 @@ static void *call_rcu_updater(void *opaque)
  */
 static bool poll_until(unsigned long cookie)
 {
-    int64_t give_up = now_ns() + POLL_GIVE_UP_S * 1000 * MS;
+    int64_t give_up = test_now_ns() + POLL_GIVE_UP_S * 1000 * MS;
 
     while (!poll_state_synchronize_rcu(cookie)) {
-        if (now_ns() > give_up) {
+        if (test_now_ns() > give_up) {
             return false;
         }
         g_usleep(100);
@@ -626,9 +619,9 @@ static void test_torture(gconstpointer data)
     qemu_thread_create(&sync_thread, "torture-sync-upd", sync_updater,
                        sync_rng, QEMU_THREAD_JOINABLE);
 
-    start = now_ns();
+    start = test_now_ns();
     deadline = start + (int64_t)(run->seconds * 1e9);
-    while (now_ns() < deadline && !qatomic_read(&T.errors)) {
+    while (test_now_ns() < deadline && !qatomic_read(&T.errors)) {
         g_usleep(10 * 1000);
     }
     qatomic_set(&T.stop, true);
@@ -659,7 +652,7 @@ static void test_torture(gconstpointer data)
 
     g_test_message("%s: %.1f s, %d readers (%ld sections, %ld long, %ld "
                    "kicks, %ld offline naps), %d churners (%ld threads, %ld "
-                   "sections)", run->name, (now_ns() - start) / 1e9,
+                   "sections)", run->name, (test_now_ns() - start) / 1e9,
                    nreaders, T.sections, T.long_sections, T.kicks,
                    T.offline_naps, nchurn, T.churn_threads, T.churn_sections);
     g_test_message("%s: %ld call_rcu updates (%ld callbacks queued, %ld "

@@ -11,6 +11,7 @@
 #include "qemu/rcu.h"
 #include "qemu/rcu-ext.h"
 #include "uring-pool.h"
+#include "test-util.h"
 
 /* Bound for anything that should take milliseconds. */
 #define GENEROUS_NS (10 * 1000000000LL)
@@ -20,14 +21,6 @@
 
 static unsigned n_workers = 2;
 static double seconds = 1.0;
-
-static RcuStats stats_now(void)
-{
-    RcuStats s;
-
-    rcu_get_stats(&s);
-    return s;
-}
 
 /* Starts a pool or skips the test if the kernel refuses io_uring. */
 static UringPool *start_pool(UringTable *table, bool quiesce, unsigned burst,
@@ -66,29 +59,6 @@ static void wait_all_parked(UringPool *pool)
 }
 
 /*
- * The call_rcu thread is online while it runs callbacks, and so, briefly,
- * is any thread that registers.  Returns once a grace period found no
- * other thread online, i.e. skipped both of its global barriers.
- */
-static bool settle_offline(void)
-{
-    int64_t deadline = uring_clock_ns() + GENEROUS_NS;
-
-    do {
-        RcuStats a = stats_now(), b;
-
-        synchronize_rcu();
-        b = stats_now();
-        if (b.membarrier_calls == a.membarrier_calls &&
-            b.membarriers_skipped >= a.membarriers_skipped + 2) {
-            return true;
-        }
-        g_usleep(1000);
-    } while (uring_clock_ns() < deadline);
-    return false;
-}
-
-/*
  * Parked, offline workers cost a grace period nothing: no membarrier, no
  * notifier, and they are not even woken.
  */
@@ -116,16 +86,16 @@ static void test_parked_offline(void)
         uring_pool_get_stats(pool, &p0);
     } while (p0.file_reads < 16 * n_workers);
     wait_all_parked(pool);
-    g_assert_true(settle_offline());
+    g_assert_true(test_settle_offline(GENEROUS_NS));
 
     uring_pool_get_stats(pool, &p0);
-    s0 = stats_now();
+    s0 = test_rcu_stats();
     start = uring_clock_ns();
     for (unsigned i = 0; i < PARKED_GPS; i++) {
         uring_table_update(table, i);
     }
     took = uring_clock_ns() - start;
-    s1 = stats_now();
+    s1 = test_rcu_stats();
     uring_pool_get_stats(pool, &p1);
 
     g_assert_cmpuint(s1.grace_periods - s0.grace_periods, ==, PARKED_GPS);
@@ -163,14 +133,14 @@ static void churn(UringTable *table, UringPool *pool, RcuStats *ds,
     unsigned slot = 0;
 
     uring_pool_get_stats(pool, &p0);
-    s0 = stats_now();
+    s0 = test_rcu_stats();
     feeder = uring_feeder_start(pool, 20000);
     end = uring_clock_ns() + (int64_t)(seconds * 1e9);
     while (uring_clock_ns() < end) {
         uring_table_update(table, slot++);
     }
     uring_feeder_stop(feeder);
-    s1 = stats_now();
+    s1 = test_rcu_stats();
     uring_pool_get_stats(pool, &p1);
 
     ds->grace_periods = s1.grace_periods - s0.grace_periods;
@@ -244,11 +214,11 @@ static void test_never_offline(void)
     /* Parked but online: each grace period needs the barrier. */
     wait_all_parked(pool);
     uring_pool_get_stats(pool, &p0);
-    s0 = stats_now();
+    s0 = test_rcu_stats();
     for (unsigned i = 0; i < PARKED_GPS; i++) {
         uring_table_update(table, i);
     }
-    s1 = stats_now();
+    s1 = test_rcu_stats();
     uring_pool_get_stats(pool, &p1);
 
     g_assert_cmpuint(s1.membarriers_skipped, ==, s0.membarriers_skipped);
@@ -286,14 +256,14 @@ static void test_expedited_parked(void)
         return;
     }
     wait_all_parked(pool);
-    g_assert_true(settle_offline());
+    g_assert_true(test_settle_offline(GENEROUS_NS));
 
     uring_pool_get_stats(pool, &p0);
-    s0 = stats_now();
+    s0 = test_rcu_stats();
     for (unsigned i = 0; i < 10; i++) {
         synchronize_rcu_expedited();
     }
-    s1 = stats_now();
+    s1 = test_rcu_stats();
     g_assert_cmpuint(s1.forced_grace_periods - s0.forced_grace_periods, ==,
                      10);
     g_assert_cmpuint(s1.membarrier_calls, ==, s0.membarrier_calls);
@@ -302,7 +272,7 @@ static void test_expedited_parked(void)
     for (unsigned i = 0; i < 10; i++) {
         drain_call_rcu();
     }
-    s1 = stats_now();
+    s1 = test_rcu_stats();
     uring_pool_get_stats(pool, &p1);
 
     g_assert_cmpuint(s1.force_rcu_notifier_calls, ==,
