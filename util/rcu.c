@@ -392,7 +392,12 @@ static void wait_for_readers(int64_t gp_start_ns)
             qemu_event_wait(&rcu_gp_event);
 #endif
         } else {
-            rcu_poll_sleep(poll_ns, polled_ns);
+            int64_t force_ns =
+                (int64_t)qatomic_read(&tunables.force_after_us) * 1000;
+
+            /* Wake up when forcing is due, not at the end of a 10 ms poll. */
+            rcu_poll_sleep(MAX(MIN(poll_ns, force_ns - polled_ns), 1000),
+                           polled_ns);
             polled_ns = now_ns() - gp_start_ns;
             poll_ns = MIN(poll_ns * 2,
                           (int64_t)qatomic_read(&tunables.poll_max_us) * 1000);
@@ -426,10 +431,17 @@ void synchronize_rcu(void)
     /*
      * Make the caller's updates visible to every reader before readers
      * can observe the new counter; pairs with smp_mb_placeholder() in
-     * rcu_read_lock().
+     * rcu_read_lock().  On TSO hosts a local fence does: a reader that
+     * loads the new counter then loads the updated pointers in order, and
+     * one that stored an old snapshot is caught by the global barrier
+     * before the first scan in wait_for_readers().
      */
     qemu_mutex_lock(&rcu_registry_lock);
-    rcu_mb_global();
+    if (RCU_HOST_TSO) {
+        smp_mb();
+    } else {
+        rcu_mb_global();
+    }
 
     if (!QLIST_EMPTY(&registry)) {
 #if HOST_LONG_BITS < 64

@@ -192,7 +192,7 @@ static void test_offline_skipped(void)
     g_assert_cmpuint(d.grace_periods, ==, GPS);
     g_assert_cmpuint(d.membarriers_skipped, ==, 0);
     if (qemu_membarrier_enabled()) {
-        g_assert_cmpuint(d.membarrier_calls, >=, 2 * GPS);
+        g_assert_cmpuint(d.membarrier_calls, >=, GPS);
     } else {
         g_assert_cmpuint(d.membarrier_calls, ==, 0);
     }
@@ -206,7 +206,7 @@ static void test_offline_skipped(void)
     g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
     g_assert_cmpuint(d.grace_periods, ==, GPS);
     g_assert_cmpuint(d.membarrier_calls, ==, 0);
-    g_assert_cmpuint(d.membarriers_skipped, >=, 2 * GPS);
+    g_assert_cmpuint(d.membarriers_skipped, >=, GPS);
     g_assert_cmpuint(d.forced_grace_periods, ==, 0);
     g_assert_cmpuint(d.force_rcu_notifier_calls, ==, 0);
     g_assert_cmpint(qatomic_read(&h.kicks), ==, 0);
@@ -215,14 +215,14 @@ static void test_offline_skipped(void)
     helper_cmd(&h, CMD_QUIESCE);
     d = run_gps();
     g_assert_cmpuint(d.membarrier_calls, ==, 0);
-    g_assert_cmpuint(d.membarriers_skipped, >=, 2 * GPS);
+    g_assert_cmpuint(d.membarriers_skipped, >=, GPS);
 
     /* ...and back online it costs the barrier again. */
     helper_cmd(&h, CMD_ONLINE);
     d = run_gps();
     g_assert_cmpuint(d.membarriers_skipped, ==, 0);
     if (qemu_membarrier_enabled()) {
-        g_assert_cmpuint(d.membarrier_calls, >=, 2 * GPS);
+        g_assert_cmpuint(d.membarrier_calls, >=, GPS);
     }
 
     /* rcu_quiesce() does not take an online thread offline either. */
