@@ -45,6 +45,8 @@
 /* Below this a poll spins with sched_yield() instead of sleeping. */
 #define RCU_SPIN_POLL_NS  50000
 #define RCU_TRIM_PAD      (4 * 1024 * 1024)
+/* How long the call_rcu thread looks for more work before sleeping. */
+#define RCU_IDLE_SPIN_NS  20000
 
 /*
  * Hosts whose memory model is TSO: a reader's stores become visible in
@@ -85,8 +87,14 @@ static int rcu_expedite_count;
 /* force_rcu(): every grace period ending at or before this seq forces. */
 static unsigned long rcu_force_until;
 
-/* Registered threads that are online, i.e. may enter a critical section. */
-static int rcu_online_count;
+/*
+ * Registered threads that are online, i.e. may enter a critical section.
+ * Variables written often live in cache lines of their own, away from
+ * rcu_gp_ctr, which every rcu_read_lock() loads.
+ */
+static struct {
+    int count;
+} QEMU_ALIGNED(64) rcu_online;
 
 /*
  * Grace-period sequence for the polled API: odd while a grace period
@@ -96,19 +104,24 @@ static int rcu_online_count;
 static unsigned long rcu_gp_seq;
 
 /*
- * The callback queue: a singly-linked FIFO appended to under
- * rcu_cbq_lock.  The call_rcu thread takes the whole queue as its next
- * batch, so the callbacks it runs after a grace period are exactly those
- * queued before the grace period started.
+ * The callback queue: a singly-linked FIFO appended to under its lock.
+ * The call_rcu thread takes the whole queue as its next batch, so the
+ * callbacks it runs after a grace period are exactly those queued before
+ * the grace period started.  Producers write only this cache line.
  */
-static int rcu_cbq_lock;
-static struct rcu_head *rcu_cbq_head;
-static struct rcu_head **rcu_cbq_tail = &rcu_cbq_head;
-/* Queued and not yet run, including the batch; the seed's rcu_call_count */
-static long rcu_call_count;
-static uint64_t rcu_calls_queued;
+static struct {
+    int lock;
+    struct rcu_head *head;
+    struct rcu_head **tail;
+    /* Queued and not yet run, including the batch: the seed's count. */
+    long call_count;
+    uint64_t queued;
+} QEMU_ALIGNED(64) cbq = { .tail = &cbq.head };
+
 /* The unrun rest of the batch; a fork child queues it again. */
-static struct rcu_head *rcu_batch_head;
+static struct {
+    struct rcu_head *head;
+} QEMU_ALIGNED(64) rcu_batch;
 static QemuEvent rcu_call_ready_event;
 /* Wakes a normal-state poll early when the grace period must force. */
 static QemuEvent rcu_poll_event;
@@ -132,7 +145,7 @@ static struct {
     uint64_t membarriers_skipped;
     uint64_t stall_warnings;
     uint64_t max_grace_period_ns;
-} stats;
+} QEMU_ALIGNED(64) stats;
 
 #define stat_add(field, n) \
     __atomic_fetch_add(&stats.field, (n), __ATOMIC_RELAXED)
@@ -163,8 +176,8 @@ void rcu_read_unlock_unbalanced(void)
 static void rcu_cbq_lock_acquire(void)
 {
     /* Acquire pairs with the release in rcu_cbq_lock_release(). */
-    while (__atomic_exchange_n(&rcu_cbq_lock, 1, __ATOMIC_ACQUIRE)) {
-        for (int i = 0; qatomic_read(&rcu_cbq_lock); i++) {
+    while (__atomic_exchange_n(&cbq.lock, 1, __ATOMIC_ACQUIRE)) {
+        for (int i = 0; qatomic_read(&cbq.lock); i++) {
             if (i < 64) {
                 cpu_relax();
             } else {
@@ -176,7 +189,7 @@ static void rcu_cbq_lock_acquire(void)
 
 static void rcu_cbq_lock_release(void)
 {
-    __atomic_store_n(&rcu_cbq_lock, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&cbq.lock, 0, __ATOMIC_RELEASE);
 }
 
 static int64_t now_ns(void)
@@ -196,7 +209,7 @@ static int reader_tid(void)
  * The process-wide barrier that pairs with smp_mb_placeholder() in every
  * online reader.  When no other registered thread is online, a local
  * fence is enough: a thread coming online executes smp_mb() after
- * raising rcu_online_count, and one of the two sides sees the other.
+ * raising rcu_online.count, and one of the two sides sees the other.
  */
 static void rcu_mb_global(void)
 {
@@ -205,7 +218,7 @@ static void rcu_mb_global(void)
 
     /* Order the caller's earlier accesses before the read of the count. */
     smp_mb();
-    others = qatomic_read(&rcu_online_count) -
+    others = qatomic_read(&rcu_online.count) -
              (self->registered && !self->offline);
     if (others <= 0) {
         stat_add(membarriers_skipped, 1);
@@ -228,7 +241,7 @@ static bool rcu_gp_ongoing(struct rcu_reader_data *reader)
 
 static bool rcu_should_force(int64_t polled_ns)
 {
-    return qatomic_read(&rcu_call_count) >=
+    return qatomic_read(&cbq.call_count) >=
                (long)qatomic_read(&tunables.force_callbacks) ||
            polled_ns >= (int64_t)qatomic_read(&tunables.force_after_us) * 1000 ||
            qatomic_read(&in_drain_call_rcu) ||
@@ -554,12 +567,12 @@ void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
     node->next = NULL;
 
     rcu_cbq_lock_acquire();
-    was_empty = !rcu_cbq_head;
-    *rcu_cbq_tail = node;
-    rcu_cbq_tail = &node->next;
-    pending = rcu_call_count + 1;
-    qatomic_set(&rcu_call_count, pending);
-    __atomic_store_n(&rcu_calls_queued, rcu_calls_queued + 1, __ATOMIC_RELAXED);
+    was_empty = !cbq.head;
+    *cbq.tail = node;
+    cbq.tail = &node->next;
+    pending = cbq.call_count + 1;
+    qatomic_set(&cbq.call_count, pending);
+    __atomic_store_n(&cbq.queued, cbq.queued + 1, __ATOMIC_RELAXED);
     rcu_cbq_lock_release();
 
     if (unlikely(qatomic_read(&rcu_call_rcu_thread_missing)) &&
@@ -576,6 +589,26 @@ void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
 }
 
 /*
+ * Right after a batch, more callbacks are often on their way; waiting
+ * for them briefly here spares each producer of a stream a futex wake
+ * of this thread per batch.
+ */
+static bool rcu_spin_for_callbacks(void)
+{
+    int64_t deadline = now_ns() + RCU_IDLE_SPIN_NS;
+
+    do {
+        for (int i = 0; i < 64; i++) {
+            if (qatomic_read(&cbq.head)) {
+                return true;
+            }
+            cpu_relax();
+        }
+    } while (now_ns() < deadline);
+    return false;
+}
+
+/*
  * Offline threads are skipped by grace periods and need no membarrier;
  * the library itself takes its threads offline while they block.
  */
@@ -585,7 +618,7 @@ static void rcu_set_online(struct rcu_reader_data *self, bool online)
         return;
     }
     if (online) {
-        qatomic_inc(&rcu_online_count);
+        qatomic_inc(&rcu_online.count);
         qatomic_set(&self->offline, false);
         /*
          * Publish the transition before any later critical section;
@@ -594,7 +627,7 @@ static void rcu_set_online(struct rcu_reader_data *self, bool online)
         smp_mb();
     } else {
         qatomic_set(&self->offline, true);
-        qatomic_dec(&rcu_online_count);
+        qatomic_dec(&rcu_online.count);
     }
 }
 
@@ -638,9 +671,31 @@ static void rcu_wait_for_callbacks(void)
 }
 
 
+/*
+ * Takes the whole queue as the next batch.  The previous batch's @done
+ * callbacks leave cbq.call_count only now, after they ran, and under the
+ * same lock acquisition, so a stream costs one acquisition per batch.
+ */
+static struct rcu_head *rcu_take_batch(long done)
+{
+    struct rcu_head *node;
+
+    rcu_cbq_lock_acquire();
+    qatomic_set(&cbq.call_count, cbq.call_count - done);
+    node = cbq.head;
+    if (node) {
+        cbq.head = NULL;
+        cbq.tail = &cbq.head;
+        qatomic_set(&rcu_batch.head, node);
+    }
+    rcu_cbq_lock_release();
+    return node;
+}
+
 static void *call_rcu_thread(void *opaque)
 {
     struct rcu_reader_data *self;
+    long n = 0;
 
     rcu_register_thread();
     rcu_is_call_rcu_thread = true;
@@ -648,23 +703,23 @@ static void *call_rcu_thread(void *opaque)
     rcu_set_online(self, false);
 
     for (;;) {
-        struct rcu_head *node;
-        long n = 0;
+        struct rcu_head *node = rcu_take_batch(n);
 
-        for (;;) {
-            qemu_event_reset(&rcu_call_ready_event);
-            rcu_cbq_lock_acquire();
-            node = rcu_cbq_head;
-            if (node) {
-                rcu_cbq_head = NULL;
-                rcu_cbq_tail = &rcu_cbq_head;
-                qatomic_set(&rcu_batch_head, node);
+        n = 0;
+        while (!node) {
+            if (!rcu_spin_for_callbacks()) {
+                /*
+                 * Reset, then look again: a producer that finds the queue
+                 * empty from now on sets the event after this reset.
+                 */
+                qemu_event_reset(&rcu_call_ready_event);
+                node = rcu_take_batch(0);
+                if (node) {
+                    break;
+                }
+                rcu_wait_for_callbacks();
             }
-            rcu_cbq_lock_release();
-            if (node) {
-                break;
-            }
-            rcu_wait_for_callbacks();
+            node = rcu_take_batch(0);
         }
 
         synchronize_rcu();
@@ -675,7 +730,7 @@ static void *call_rcu_thread(void *opaque)
             struct rcu_head *next = node->next;
 
             /* A fork child re-queues what this thread has not run yet. */
-            qatomic_set(&rcu_batch_head, next);
+            qatomic_set(&rcu_batch.head, next);
             /* Counted first: whoever sees the effect sees the count. */
             __atomic_store_n(&stats.callbacks_run, stats.callbacks_run + 1,
                              __ATOMIC_RELAXED);
@@ -689,9 +744,6 @@ static void *call_rcu_thread(void *opaque)
 #if defined(RCU_TRIM_POLICY)
         rcu_heap_dirty = true;
 #endif
-        rcu_cbq_lock_acquire();
-        qatomic_set(&rcu_call_count, rcu_call_count - n);
-        rcu_cbq_lock_release();
     }
     return NULL;
 }
@@ -847,7 +899,7 @@ void rcu_get_stats(RcuStats *s)
     s->forced_grace_periods = stat_read(forced_grace_periods);
     s->expedited_grace_periods = stat_read(expedited_grace_periods);
     s->force_rcu_notifier_calls = stat_read(force_rcu_notifier_calls);
-    s->callbacks_queued = __atomic_load_n(&rcu_calls_queued, __ATOMIC_RELAXED);
+    s->callbacks_queued = __atomic_load_n(&cbq.queued, __ATOMIC_RELAXED);
     s->callbacks_run = stat_read(callbacks_run);
     s->malloc_trims = stat_read(malloc_trims);
     s->membarriers_skipped = stat_read(membarriers_skipped);
@@ -1016,26 +1068,26 @@ static void rcu_atfork_child(void)
     }
 #endif
 
-    if (rcu_batch_head) {
-        struct rcu_head **tail = &rcu_batch_head;
+    if (rcu_batch.head) {
+        struct rcu_head **tail = &rcu_batch.head;
 
         while (*tail) {
             tail = &(*tail)->next;
         }
-        *tail = rcu_cbq_head;
-        if (!rcu_cbq_head) {
-            rcu_cbq_tail = tail;
+        *tail = cbq.head;
+        if (!cbq.head) {
+            cbq.tail = tail;
         }
-        rcu_cbq_head = rcu_batch_head;
-        rcu_batch_head = NULL;
+        cbq.head = rcu_batch.head;
+        rcu_batch.head = NULL;
     }
-    for (node = rcu_cbq_head; node; node = node->next) {
+    for (node = cbq.head; node; node = node->next) {
         count++;
     }
-    rcu_call_count = count;
+    cbq.call_count = count;
     in_drain_call_rcu = 0;
     rcu_expedite_count = 0;
-    rcu_online_count = 0;
+    rcu_online.count = 0;
     if (rcu_gp_seq & 1) {
         rcu_gp_seq++;
     }
