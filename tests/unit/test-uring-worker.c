@@ -48,14 +48,25 @@ static UringPool *start_pool(UringTable *table, bool quiesce, unsigned burst,
     return pool;
 }
 
+/*
+ * Waits until every worker is parked and stays parked for 20 ms, so that
+ * completions of reads still in flight cannot wake one during the check.
+ */
 static void wait_all_parked(UringPool *pool)
 {
     int64_t deadline = uring_clock_ns() + GENEROUS_NS;
+    UringPoolStats a, b;
 
-    while (uring_pool_parked(pool) < n_workers) {
+    do {
+        while (uring_pool_parked(pool) < n_workers) {
+            g_assert_cmpint(uring_clock_ns(), <, deadline);
+            g_usleep(1000);
+        }
+        uring_pool_get_stats(pool, &a);
+        g_usleep(20 * 1000);
+        uring_pool_get_stats(pool, &b);
         g_assert_cmpint(uring_clock_ns(), <, deadline);
-        g_usleep(1000);
-    }
+    } while (a.waits != b.waits || uring_pool_parked(pool) < n_workers);
 }
 
 /*
@@ -205,6 +216,8 @@ static void test_never_offline(void)
         uring_table_free(table);
         return;
     }
+    /* Every worker registered (and online for good) before counting. */
+    wait_all_parked(pool);
     churn(table, pool, &ds, &dp);
     g_assert_cmpuint(dp.reclaimed_seen, ==, 0);
     g_assert_cmpuint(dp.io_errors, ==, 0);
