@@ -568,7 +568,8 @@ void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
 
     rcu_cbq_lock_acquire();
     was_empty = !cbq.head;
-    *cbq.tail = node;
+    /* Atomic: the idle call_rcu thread peeks at cbq.head without the lock. */
+    qatomic_set(cbq.tail, node);
     cbq.tail = &node->next;
     pending = cbq.call_count + 1;
     qatomic_set(&cbq.call_count, pending);
