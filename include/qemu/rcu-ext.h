@@ -48,8 +48,10 @@ void rcu_get_tunables(RcuTunables *t);
 void rcu_set_tunables(const RcuTunables *t);
 
 /*
- * Makes the grace period in progress, or the next one, enter the forced
- * quiescent state at once (fire force_rcu notifiers, wake readers).
+ * Makes the grace period in progress and the next one to start enter
+ * the forced quiescent state at once (fire force_rcu notifiers, wake
+ * readers), so a callback queued just before the call is not left to
+ * normal polling.
  */
 void force_rcu(void);
 
