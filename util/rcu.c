@@ -241,9 +241,11 @@ static bool rcu_gp_ongoing(struct rcu_reader_data *reader)
 
 static bool rcu_should_force(int64_t polled_ns)
 {
+    int64_t force_ns = (int64_t)qatomic_read(&tunables.force_after_us) * 1000;
+
     return qatomic_read(&cbq.call_count) >=
                (long)qatomic_read(&tunables.force_callbacks) ||
-           polled_ns >= (int64_t)qatomic_read(&tunables.force_after_us) * 1000 ||
+           polled_ns >= force_ns ||
            qatomic_read(&in_drain_call_rcu) ||
            qatomic_read(&rcu_expedite_count) ||
            /* rcu_gp_seq is odd while a grace period runs: +1 is its end. */

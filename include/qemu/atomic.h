@@ -11,9 +11,12 @@
 
 #define barrier()   ({ asm volatile("" ::: "memory"); (void)0; })
 
-#define smp_mb()          ({ barrier(); __atomic_thread_fence(__ATOMIC_SEQ_CST); })
-#define smp_mb_release()  ({ barrier(); __atomic_thread_fence(__ATOMIC_RELEASE); })
-#define smp_mb_acquire()  ({ barrier(); __atomic_thread_fence(__ATOMIC_ACQUIRE); })
+#define smp_mb() \
+    ({ barrier(); __atomic_thread_fence(__ATOMIC_SEQ_CST); })
+#define smp_mb_release() \
+    ({ barrier(); __atomic_thread_fence(__ATOMIC_RELEASE); })
+#define smp_mb_acquire() \
+    ({ barrier(); __atomic_thread_fence(__ATOMIC_ACQUIRE); })
 #define smp_wmb()         smp_mb_release()
 #define smp_rmb()         smp_mb_acquire()
 

@@ -389,7 +389,8 @@ typedef struct Churner {
 static void *churn_child(void *opaque)
 {
     Reader *r = opaque;
-    int64_t end = test_now_ns() + g_rand_int_range(r->rng, 0, 20 * 1000) * 1000LL;
+    int64_t end = test_now_ns() +
+                  g_rand_int_range(r->rng, 0, 20 * 1000) * 1000LL;
 
     reader_begin(r);
     do {
