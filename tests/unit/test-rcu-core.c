@@ -159,6 +159,8 @@ static void test_normal_state_no_force(void)
     RcuStats before, after;
 
     quiesce();
+    /* A reader preempted for 50 ms inside its section would force. */
+    set_force_after_us(60 * 1000000);
     reader_start(&r, false, true);
     before = test_rcu_stats();
     for (int i = 0; i < 50; i++) {
@@ -166,6 +168,7 @@ static void test_normal_state_no_force(void)
     }
     after = test_rcu_stats();
     reader_stop(&r);
+    quiesce();
 
     g_assert_cmpuint(after.forced_grace_periods,
                      ==, before.forced_grace_periods);
