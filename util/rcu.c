@@ -913,6 +913,26 @@ void rcu_get_stats(RcuStats *s)
 #endif
 }
 
+void rcu_stats_diff(RcuStats *d, const RcuStats *after,
+                    const RcuStats *before)
+{
+    d->grace_periods = after->grace_periods - before->grace_periods;
+    d->forced_grace_periods =
+        after->forced_grace_periods - before->forced_grace_periods;
+    d->expedited_grace_periods =
+        after->expedited_grace_periods - before->expedited_grace_periods;
+    d->force_rcu_notifier_calls =
+        after->force_rcu_notifier_calls - before->force_rcu_notifier_calls;
+    d->callbacks_queued = after->callbacks_queued - before->callbacks_queued;
+    d->callbacks_run = after->callbacks_run - before->callbacks_run;
+    d->malloc_trims = after->malloc_trims - before->malloc_trims;
+    d->membarrier_calls = after->membarrier_calls - before->membarrier_calls;
+    d->membarriers_skipped =
+        after->membarriers_skipped - before->membarriers_skipped;
+    d->stall_warnings = after->stall_warnings - before->stall_warnings;
+    d->max_grace_period_ns = after->max_grace_period_ns;
+}
+
 void rcu_get_tunables(RcuTunables *t)
 {
     t->force_callbacks = qatomic_read(&tunables.force_callbacks);

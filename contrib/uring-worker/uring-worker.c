@@ -100,16 +100,6 @@ static void *writer_fn(void *opaque)
     return NULL;
 }
 
-static void rcu_stats_delta(RcuStats *d, const RcuStats *a, const RcuStats *b)
-{
-    d->grace_periods = b->grace_periods - a->grace_periods;
-    d->forced_grace_periods = b->forced_grace_periods - a->forced_grace_periods;
-    d->force_rcu_notifier_calls =
-        b->force_rcu_notifier_calls - a->force_rcu_notifier_calls;
-    d->membarrier_calls = b->membarrier_calls - a->membarrier_calls;
-    d->membarriers_skipped = b->membarriers_skipped - a->membarriers_skipped;
-}
-
 static void pool_stats_delta(UringPoolStats *d, const UringPoolStats *a,
                              const UringPoolStats *b)
 {
@@ -200,7 +190,7 @@ static int run(const Options *o, bool quiesce, RunResult *r)
     uring_pool_get_stats(pool, &p1);
 
     r->elapsed_s = (t1 - t0) / 1e9;
-    rcu_stats_delta(&r->rcu, &s0, &s1);
+    rcu_stats_diff(&r->rcu, &s1, &s0);
     pool_stats_delta(&r->pool, &p0, &p1);
     r->sync_count = wr.count;
     r->sync_total_ns = wr.total_ns;

@@ -158,25 +158,6 @@ static void *vgpu_device_thread(void *opaque)
     return NULL;
 }
 
-static void vgpu_rcu_stats_sub(RcuStats *d, const RcuStats *a,
-                               const RcuStats *b)
-{
-    d->grace_periods = a->grace_periods - b->grace_periods;
-    d->forced_grace_periods = a->forced_grace_periods -
-                              b->forced_grace_periods;
-    d->expedited_grace_periods = a->expedited_grace_periods -
-                                 b->expedited_grace_periods;
-    d->force_rcu_notifier_calls = a->force_rcu_notifier_calls -
-                                  b->force_rcu_notifier_calls;
-    d->callbacks_queued = a->callbacks_queued - b->callbacks_queued;
-    d->callbacks_run = a->callbacks_run - b->callbacks_run;
-    d->malloc_trims = a->malloc_trims - b->malloc_trims;
-    d->membarrier_calls = a->membarrier_calls - b->membarrier_calls;
-    d->membarriers_skipped = a->membarriers_skipped - b->membarriers_skipped;
-    d->stall_warnings = a->stall_warnings - b->stall_warnings;
-    d->max_grace_period_ns = a->max_grace_period_ns;
-}
-
 static void vgpu_vcpu_stats_add(VgpuVcpuStats *sum, const VgpuVcpuStats *s)
 {
     sum->sections += s->sections;
@@ -225,7 +206,7 @@ bool vgpu_machine_run(const VgpuConfig *cfg, VgpuResult *res)
                        QEMU_THREAD_JOINABLE);
     qemu_thread_join(&m->device_thread);
     rcu_get_stats(&after);
-    vgpu_rcu_stats_sub(&res->rcu, &after, &before);
+    rcu_stats_diff(&res->rcu, &after, &before);
     res->max_grace_period_in_run =
         after.max_grace_period_ns > before.max_grace_period_ns;
     vgpu_latency_summarize(res->latency_ns, &res->latency);

@@ -29,6 +29,13 @@ typedef struct RcuStats {
 void rcu_get_stats(RcuStats *stats);
 
 /*
+ * d = after - before, counter by counter; max_grace_period_ns is the
+ * process-wide maximum and is copied from @after.
+ */
+void rcu_stats_diff(RcuStats *d, const RcuStats *after,
+                    const RcuStats *before);
+
+/*
  * Tunables.  Defaults are the values of QEMU's unified force-quiescent-
  * state design: force after 30 pending callbacks or after 50 ms of
  * polling, polls at most 10 ms apart.  Environment variables of the

@@ -120,13 +120,7 @@ static RcuStats run_gps(void)
         synchronize_rcu();
     }
     b = test_rcu_stats();
-    memset(&d, 0, sizeof(d));
-    d.grace_periods = b.grace_periods - a.grace_periods;
-    d.forced_grace_periods = b.forced_grace_periods - a.forced_grace_periods;
-    d.force_rcu_notifier_calls =
-        b.force_rcu_notifier_calls - a.force_rcu_notifier_calls;
-    d.membarrier_calls = b.membarrier_calls - a.membarrier_calls;
-    d.membarriers_skipped = b.membarriers_skipped - a.membarriers_skipped;
+    rcu_stats_diff(&d, &b, &a);
     return d;
 }
 

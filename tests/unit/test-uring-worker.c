@@ -154,10 +154,7 @@ static void churn(UringTable *table, UringPool *pool, RcuStats *ds,
     s1 = test_rcu_stats();
     uring_pool_get_stats(pool, &p1);
 
-    ds->grace_periods = s1.grace_periods - s0.grace_periods;
-    ds->membarrier_calls = s1.membarrier_calls - s0.membarrier_calls;
-    ds->membarriers_skipped = s1.membarriers_skipped -
-                              s0.membarriers_skipped;
+    rcu_stats_diff(ds, &s1, &s0);
     dp->lookups = p1.lookups - p0.lookups;
     dp->waits = p1.waits - p0.waits;
     dp->file_reads = p1.file_reads - p0.file_reads;
