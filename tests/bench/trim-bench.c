@@ -28,6 +28,7 @@
 #include "qemu/osdep.h"
 #include "qemu/rcu.h"
 #include "qemu/rcu-ext.h"
+#include "test-util.h"
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -112,14 +113,12 @@ static int64_t now_us(void)
 
 static long rss_kib(void)
 {
-    g_autofree char *statm = NULL;
-    long size, resident;
+    long rss = test_rss_bytes();
 
-    if (!g_file_get_contents("/proc/self/statm", &statm, NULL, NULL) ||
-        sscanf(statm, "%ld %ld", &size, &resident) != 2) {
+    if (rss < 0) {
         g_error("cannot read /proc/self/statm");
     }
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+    return rss / 1024;
 }
 
 static int64_t process_cpu_us(void)
@@ -142,22 +141,6 @@ static int64_t thread_cpu_us(int tid)
         return -1;
     }
     return g_ascii_strtoll(text, NULL, 10) / 1000;
-}
-
-static uint64_t malloc_trims(void)
-{
-    RcuStats s;
-
-    rcu_get_stats(&s);
-    return s.malloc_trims;
-}
-
-static uint64_t callbacks_run(void)
-{
-    RcuStats s;
-
-    rcu_get_stats(&s);
-    return s.callbacks_run;
 }
 
 static int call_rcu_tid;
@@ -230,7 +213,7 @@ static void run_burst(int64_t *r)
     peak = rss_kib();
     target = base + (peak - base) / 4;
 
-    trims = malloc_trims();
+    trims = test_rcu_stats().malloc_trims;
     start = now_us();
     while (head) {
         BenchObj *next = head->next;
@@ -251,7 +234,7 @@ static void run_burst(int64_t *r)
     r[1] = peak;
     r[2] = settled;
     r[3] = settle;
-    r[4] = malloc_trims() - trims;
+    r[4] = test_rcu_stats().malloc_trims - trims;
     g_free(pin);
 }
 
@@ -272,8 +255,8 @@ static void run_trickle(int64_t *r)
     }
     wait_for_pending_trim();
 
-    trims = malloc_trims();
-    cbs = callbacks_run();
+    trims = test_rcu_stats().malloc_trims;
+    cbs = test_rcu_stats().callbacks_run;
     cpu = process_cpu_us();
     thread_cpu = thread_cpu_us(call_rcu_tid);
     end = now_us() + (int64_t)trickle_ms * 1000;
@@ -281,8 +264,8 @@ static void run_trickle(int64_t *r)
         pin = queue_trickle_batch(pin);
         g_usleep(period_us);
     }
-    r[5] = malloc_trims() - trims;
-    r[6] = callbacks_run() - cbs;
+    r[5] = test_rcu_stats().malloc_trims - trims;
+    r[6] = test_rcu_stats().callbacks_run - cbs;
     r[7] = process_cpu_us() - cpu;
     r[8] = thread_cpu < 0 ? -1 : thread_cpu_us(call_rcu_tid) - thread_cpu;
     /* Under load fewer periods fit in the trickle; this compares anyway. */

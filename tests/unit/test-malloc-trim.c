@@ -12,6 +12,7 @@
 #include "qemu/osdep.h"
 #include "qemu/rcu.h"
 #include "qemu/rcu-ext.h"
+#include "test-util.h"
 
 /* Small enough to come from the main arena's heap, never from mmap(). */
 #define OBJ_SIZE          256
@@ -40,31 +41,12 @@ static unsigned env_unsigned(const char *name, unsigned def)
     return s && *s ? (unsigned)g_ascii_strtoull(s, NULL, 10) : def;
 }
 
-static uint64_t malloc_trims(void)
-{
-    RcuStats s;
-
-    rcu_get_stats(&s);
-    return s.malloc_trims;
-}
-
-static uint64_t callbacks_run(void)
-{
-    RcuStats s;
-
-    rcu_get_stats(&s);
-    return s.callbacks_run;
-}
-
 static long rss_bytes(void)
 {
-    g_autofree char *statm = NULL;
-    long size, resident;
+    long rss = test_rss_bytes();
 
-    g_assert_true(g_file_get_contents("/proc/self/statm", &statm, NULL,
-                                      NULL));
-    g_assert_cmpint(sscanf(statm, "%ld %ld", &size, &resident), ==, 2);
-    return resident * sysconf(_SC_PAGESIZE);
+    g_assert_cmpint(rss, >, 0);
+    return rss;
 }
 
 /*
@@ -115,7 +97,7 @@ static void test_burst(void)
 #endif
 
     set_trim_tunables(HOLD_IDLE_US, 0);
-    trims = malloc_trims();
+    trims = test_rcu_stats().malloc_trims;
     base = rss_bytes();
 
     for (size_t i = 0; i < count; i++) {
@@ -147,7 +129,7 @@ static void test_burst(void)
     held = rss_bytes();
     g_test_message("freed, trims held: rss %ld KiB", held >> 10);
     g_assert_cmpint(held, >=, peak - burst / 4);
-    g_assert_cmpuint(malloc_trims(), ==, trims);
+    g_assert_cmpuint(test_rcu_stats().malloc_trims, ==, trims);
 
     /* The drain in here wakes the thread from its held wait. */
     set_trim_tunables(20000, 200);
@@ -161,15 +143,15 @@ static void test_burst(void)
          * The count goes up once malloc_trim() has returned; RSS falls
          * while it runs, so only then is the drop complete.
          */
-        while (malloc_trims() == trims &&
+        while (test_rcu_stats().malloc_trims == trims &&
                g_get_monotonic_time() - start < GENEROUS_US) {
             g_usleep(10 * 1000);
         }
         now = rss_bytes();
         g_test_message("after %" PRId64 " ms idle: rss %ld KiB, %" PRIu64
                        " trim(s)", (g_get_monotonic_time() - start) / 1000,
-                       now >> 10, malloc_trims() - trims);
-        g_assert_cmpuint(malloc_trims(), >, trims);
+                       now >> 10, test_rcu_stats().malloc_trims - trims);
+        g_assert_cmpuint(test_rcu_stats().malloc_trims, >, trims);
         g_assert_cmpint(peak - now, >=, burst / 4 * 3);
     }
 #else
@@ -177,7 +159,7 @@ static void test_burst(void)
     g_usleep(300 * 1000);
     drain_call_rcu();
     g_usleep(300 * 1000);
-    g_assert_cmpuint(malloc_trims(), ==, 0);
+    g_assert_cmpuint(test_rcu_stats().malloc_trims, ==, 0);
     g_assert_cmpint(rss_bytes(), >=, peak - burst / 4);
 #endif
     g_free(pin);
@@ -188,16 +170,16 @@ static uint64_t trickle(unsigned ms, int64_t *window_us, uint64_t *run)
 {
     int64_t start = g_get_monotonic_time();
     int64_t end = start + (int64_t)ms * 1000;
-    uint64_t trims = malloc_trims();
-    uint64_t cbs = callbacks_run();
+    uint64_t trims = test_rcu_stats().malloc_trims;
+    uint64_t cbs = test_rcu_stats().callbacks_run;
 
     while (g_get_monotonic_time() < end) {
         queue_trickle_object();
         g_usleep(TRICKLE_PERIOD_US);
     }
-    trims = malloc_trims() - trims;
+    trims = test_rcu_stats().malloc_trims - trims;
     *window_us = g_get_monotonic_time() - start;
-    *run = callbacks_run() - cbs;
+    *run = test_rcu_stats().callbacks_run - cbs;
     return trims;
 }
 
@@ -248,7 +230,7 @@ static void test_trickle_busy_no_trim(void)
     g_assert_cmpuint(run, >=, 20);
     g_assert_cmpuint(trims, <=, 1);
 #ifndef CONFIG_MALLOC_TRIM
-    g_assert_cmpuint(malloc_trims(), ==, 0);
+    g_assert_cmpuint(test_rcu_stats().malloc_trims, ==, 0);
 #endif
 }
 

@@ -48,4 +48,17 @@ static inline bool test_settle_offline(int64_t timeout_ns)
     return false;
 }
 
+/* Resident set size in bytes, from /proc/self/statm; -1 on error. */
+static inline long test_rss_bytes(void)
+{
+    g_autofree char *statm = NULL;
+    long size, resident;
+
+    if (!g_file_get_contents("/proc/self/statm", &statm, NULL, NULL) ||
+        sscanf(statm, "%ld %ld", &size, &resident) != 2) {
+        return -1;
+    }
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
 #endif /* QEMU_RCU_TEST_UTIL_H */
