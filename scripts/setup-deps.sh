@@ -5,8 +5,8 @@
 #   scripts/setup-deps.sh [extra-package ...]
 set -euo pipefail
 
-packages=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev
-          liburcu-dev liburing-dev "$@")
+packages=(meson ninja-build pkg-config gcc g++ libc6-dev libglib2.0-dev
+          libjson-glib-dev liburcu-dev liburing-dev relacy-dev "$@")
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

@@ -84,8 +84,26 @@ static RcuTunables tunables = {
 /* Why the current grace period should enter the forced state. */
 static int in_drain_call_rcu;
 static int rcu_expedite_count;
+/*
+ * Grace-period sequence for the polled API: odd while a grace period
+ * runs, incremented at its start and at its end.  Written under
+ * rcu_sync_lock.  It starts just short of its wrap-around, as Linux's
+ * gp_seq does, so that a comparison that is not wrap-safe fails within
+ * the first few hundred grace periods rather than after 2^31 of them on
+ * a 32-bit host.
+ */
+#define RCU_GP_SEQ_START ((unsigned long)-1000)
+static unsigned long rcu_gp_seq = RCU_GP_SEQ_START;
 /* force_rcu(): every grace period ending at or before this seq forces. */
-static unsigned long rcu_force_until;
+static unsigned long rcu_force_until = RCU_GP_SEQ_START;
+/*
+ * force_rcu() also forces every grace period until the call_rcu thread
+ * has finished one for each callback queued before the call, because
+ * that grace period may have to wait behind other writers' ones.  Both
+ * are values of cbq.seq, which counts callbacks in queueing order.
+ */
+static unsigned long rcu_force_cb_until;
+static unsigned long rcu_cb_gp_done;
 
 /*
  * Registered threads that are online, i.e. may enter a critical section.
@@ -97,13 +115,6 @@ static struct {
 } QEMU_ALIGNED(64) rcu_online;
 
 /*
- * Grace-period sequence for the polled API: odd while a grace period
- * runs, incremented at its start and at its end.  Written under
- * rcu_sync_lock.
- */
-static unsigned long rcu_gp_seq;
-
-/*
  * The callback queue: a singly-linked FIFO appended to under its lock.
  * The call_rcu thread takes the whole queue as its next batch, so the
  * callbacks it runs after a grace period are exactly those queued before
@@ -113,8 +124,9 @@ static struct {
     int lock;
     struct rcu_head *head;
     struct rcu_head **tail;
-    /* Queued and not yet run, including the batch: the seed's count. */
+    /* Queued and not yet run, including the batch: QEMU's rcu_call_count. */
     long call_count;
+    unsigned long seq;
     uint64_t queued;
 } QEMU_ALIGNED(64) cbq = { .tail = &cbq.head };
 
@@ -146,6 +158,11 @@ static struct {
     uint64_t stall_warnings;
     uint64_t max_grace_period_ns;
 } QEMU_ALIGNED(64) stats;
+
+#ifdef QEMU_RCU_STANDALONE
+/* Membarrier calls made before the last fork, in a fork child. */
+static uint64_t rcu_membarrier_calls_base;
+#endif
 
 #define stat_add(field, n) \
     __atomic_fetch_add(&stats.field, (n), __ATOMIC_RELAXED)
@@ -218,7 +235,13 @@ static void rcu_mb_global(void)
 
     /* Order the caller's earlier accesses before the read of the count. */
     smp_mb();
-    others = qatomic_read(&rcu_online.count) -
+    /*
+     * Acquire pairs with the decrement in rcu_set_online(): a reader seen
+     * offline is seen with the ctr and waiting values it left behind, so
+     * the scan that follows cannot find a stale "still inside" ctr, nor
+     * miss the event set of a reader that found waiting set.
+     */
+    others = qatomic_load_acquire(&rcu_online.count) -
              (self->registered && !self->offline);
     if (others <= 0) {
         stat_add(membarriers_skipped, 1);
@@ -243,24 +266,50 @@ static bool rcu_should_force(int64_t polled_ns)
 {
     int64_t force_ns = (int64_t)qatomic_read(&tunables.force_after_us) * 1000;
 
-    return qatomic_read(&cbq.call_count) >=
-               (long)qatomic_read(&tunables.force_callbacks) ||
+    return (unsigned long)qatomic_read(&cbq.call_count) >=
+               qatomic_read(&tunables.force_callbacks) ||
            polled_ns >= force_ns ||
            qatomic_read(&in_drain_call_rcu) ||
            qatomic_read(&rcu_expedite_count) ||
            /* rcu_gp_seq is odd while a grace period runs: +1 is its end. */
            (long)(qatomic_read(&rcu_force_until) -
-                  (qatomic_read(&rcu_gp_seq) + 1)) >= 0;
+                  (qatomic_read(&rcu_gp_seq) + 1)) >= 0 ||
+           (long)(qatomic_read(&rcu_force_cb_until) -
+                  qatomic_read(&rcu_cb_gp_done)) > 0;
 }
+
+/*
+ * Set while this thread fires force_rcu notifiers with the registry lock
+ * held: a notifier may then add or remove notifiers (itself included)
+ * without taking the lock again, and rcu_fire_next follows a removal.
+ */
+static __thread bool rcu_firing_notifiers;
+static Notifier *rcu_fire_next;
 
 static void rcu_fire_force_notifiers(struct rcu_reader_data *reader)
 {
-    Notifier *n, *next;
+    Notifier *n = QLIST_FIRST(&reader->force_rcu.notifiers);
 
-    QLIST_FOREACH_SAFE(n, &reader->force_rcu.notifiers, node, next) {
+    rcu_firing_notifiers = true;
+    while (n) {
+        rcu_fire_next = QLIST_NEXT(n, node);
         stat_add(force_rcu_notifier_calls, 1);
         n->notify(n, NULL);
+        n = rcu_fire_next;
     }
+    rcu_firing_notifiers = false;
+}
+
+/* The kernel's name for a thread of this process, or "?". */
+static char *rcu_thread_name(int tid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/self/task/%d/comm", tid);
+    char *comm = NULL;
+
+    if (!g_file_get_contents(path, &comm, NULL, NULL)) {
+        return g_strdup("?");
+    }
+    return g_strchomp(comm);
 }
 
 static void rcu_report_stall(ThreadList *stalled, int64_t waited_ns,
@@ -271,14 +320,8 @@ static void rcu_report_stall(ThreadList *stalled, int64_t waited_ns,
     int count = 0;
 
     QLIST_FOREACH(index, stalled, node) {
-        g_autofree char *path = g_strdup_printf("/proc/self/task/%d/comm",
-                                                index->tid);
-        g_autofree char *comm = NULL;
+        g_autofree char *comm = rcu_thread_name(index->tid);
 
-        if (!g_file_get_contents(path, &comm, NULL, NULL)) {
-            comm = g_strdup("?");
-        }
-        g_strchomp(comm);
         g_string_append_printf(msg, "  thread %d (%s): %s\n", index->tid,
                                comm,
                                notifier_list_empty(&index->force_rcu) ?
@@ -423,6 +466,20 @@ static void wait_for_readers(int64_t gp_start_ns)
     QLIST_SWAP(&registry, &qsreaders, node);
 }
 
+/*
+ * A force_rcu() target in the past stays there; drag it along so that it
+ * never falls 2^(BITS-1) behind rcu_gp_seq and reads as the future.
+ */
+static void rcu_force_until_catch_up(void)
+{
+    unsigned long until = qatomic_read(&rcu_force_until);
+
+    if ((long)(until - rcu_gp_seq) < 0) {
+        /* A concurrent force_rcu() that moved it forward wins. */
+        qatomic_cmpxchg(&rcu_force_until, until, rcu_gp_seq);
+    }
+}
+
 void synchronize_rcu(void)
 {
     struct rcu_reader_data *self = get_ptr_rcu_reader();
@@ -484,6 +541,7 @@ void synchronize_rcu(void)
     smp_mb();
     /* Release (besides the fence) so that TSan sees the pairing too. */
     qatomic_store_release(&rcu_gp_seq, rcu_gp_seq + 1);
+    rcu_force_until_catch_up();
 
     waited = now_ns() - start;
     if (waited > (int64_t)stat_read(max_grace_period_ns)) {
@@ -509,19 +567,25 @@ void synchronize_rcu_expedited(void)
  * this call (the one a callback queued just before must wait for), even
  * if some other grace period forces in between.
  */
-void force_rcu(void)
+static void rcu_advance_to(unsigned long *p, unsigned long target)
 {
-    unsigned long target = get_state_synchronize_rcu();
-    unsigned long cur = qatomic_read(&rcu_force_until);
+    unsigned long cur = qatomic_read(p);
 
     while ((long)(target - cur) > 0) {
-        unsigned long seen = qatomic_cmpxchg(&rcu_force_until, cur, target);
+        unsigned long seen = qatomic_cmpxchg(p, cur, target);
 
         if (seen == cur) {
             break;
         }
         cur = seen;
     }
+}
+
+void force_rcu(void)
+{
+    rcu_advance_to(&rcu_force_until, get_state_synchronize_rcu());
+    /* The caller's own call_rcu1() is ordered before this load. */
+    rcu_advance_to(&rcu_force_cb_until, qatomic_read(&cbq.seq));
     qemu_event_set(&rcu_poll_event);
 }
 
@@ -575,6 +639,7 @@ void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
     cbq.tail = &node->next;
     pending = cbq.call_count + 1;
     qatomic_set(&cbq.call_count, pending);
+    qatomic_set(&cbq.seq, cbq.seq + 1);
     __atomic_store_n(&cbq.queued, cbq.queued + 1, __ATOMIC_RELAXED);
     rcu_cbq_lock_release();
 
@@ -586,7 +651,7 @@ void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
     if (was_empty) {
         qemu_event_set(&rcu_call_ready_event);
     }
-    if (pending == (long)qatomic_read(&tunables.force_callbacks)) {
+    if ((unsigned long)pending == qatomic_read(&tunables.force_callbacks)) {
         qemu_event_set(&rcu_poll_event);
     }
 }
@@ -679,7 +744,7 @@ static void rcu_wait_for_callbacks(void)
  * callbacks leave cbq.call_count only now, after they ran, and under the
  * same lock acquisition, so a stream costs one acquisition per batch.
  */
-static struct rcu_head *rcu_take_batch(long done)
+static struct rcu_head *rcu_take_batch(long done, unsigned long *seq)
 {
     struct rcu_head *node;
 
@@ -690,6 +755,7 @@ static struct rcu_head *rcu_take_batch(long done)
         cbq.head = NULL;
         cbq.tail = &cbq.head;
         qatomic_set(&rcu_batch.head, node);
+        *seq = cbq.seq;
     }
     rcu_cbq_lock_release();
     return node;
@@ -706,7 +772,8 @@ static void *call_rcu_thread(void *opaque)
     rcu_set_online(self, false);
 
     for (;;) {
-        struct rcu_head *node = rcu_take_batch(n);
+        unsigned long seq = 0;
+        struct rcu_head *node = rcu_take_batch(n, &seq);
 
         n = 0;
         while (!node) {
@@ -716,16 +783,17 @@ static void *call_rcu_thread(void *opaque)
                  * empty from now on sets the event after this reset.
                  */
                 qemu_event_reset(&rcu_call_ready_event);
-                node = rcu_take_batch(0);
+                node = rcu_take_batch(0, &seq);
                 if (node) {
                     break;
                 }
                 rcu_wait_for_callbacks();
             }
-            node = rcu_take_batch(0);
+            node = rcu_take_batch(0, &seq);
         }
 
         synchronize_rcu();
+        qatomic_set(&rcu_cb_gp_done, seq);
 
         bql_lock();
         rcu_set_online(self, true);
@@ -844,6 +912,28 @@ void rcu_quiesce(void)
     smp_mb();
 }
 
+/*
+ * A thread that exits still registered is unregistered by its exit
+ * notifier; one that exits inside a critical section is a bug we name.
+ */
+static __thread Notifier rcu_exit_notifier;
+static __thread bool rcu_exit_hooked;
+
+static void rcu_thread_exit_notify(Notifier *n, void *unused)
+{
+    struct rcu_reader_data *self = get_ptr_rcu_reader();
+
+    if (unlikely(self->depth)) {
+        g_autofree char *name = rcu_thread_name(self->tid);
+
+        rcu_fatal("thread %d (%s) exited inside an RCU read-side critical "
+                  "section", self->tid, name);
+    }
+    if (self->registered) {
+        rcu_unregister_thread();
+    }
+}
+
 bool rcu_thread_is_online(void)
 {
     struct rcu_reader_data *self = get_ptr_rcu_reader();
@@ -862,6 +952,11 @@ void rcu_register_thread(void)
     assert(self->ctr == 0 && self->depth == 0);
     self->tid = reader_tid();
     self->offline = true;
+    if (!rcu_exit_hooked) {
+        rcu_exit_notifier.notify = rcu_thread_exit_notify;
+        qemu_thread_atexit_add(&rcu_exit_notifier);
+        rcu_exit_hooked = true;
+    }
     qemu_mutex_lock(&rcu_registry_lock);
     QLIST_INSERT_HEAD(&registry, self, node);
     self->registered = true;
@@ -879,10 +974,18 @@ void rcu_unregister_thread(void)
     QLIST_REMOVE(self, node);
     self->registered = false;
     qemu_mutex_unlock(&rcu_registry_lock);
+    if (rcu_exit_hooked) {
+        qemu_thread_atexit_remove(&rcu_exit_notifier);
+        rcu_exit_hooked = false;
+    }
 }
 
 void rcu_add_force_rcu_notifier(Notifier *n)
 {
+    if (rcu_firing_notifiers) {
+        notifier_list_add(&get_ptr_rcu_reader()->force_rcu, n);
+        return;
+    }
     qemu_mutex_lock(&rcu_registry_lock);
     notifier_list_add(&get_ptr_rcu_reader()->force_rcu, n);
     qemu_mutex_unlock(&rcu_registry_lock);
@@ -890,6 +993,13 @@ void rcu_add_force_rcu_notifier(Notifier *n)
 
 void rcu_remove_force_rcu_notifier(Notifier *n)
 {
+    if (rcu_firing_notifiers) {
+        if (n == rcu_fire_next) {
+            rcu_fire_next = QLIST_NEXT(n, node);
+        }
+        notifier_remove(n);
+        return;
+    }
     qemu_mutex_lock(&rcu_registry_lock);
     notifier_remove(n);
     qemu_mutex_unlock(&rcu_registry_lock);
@@ -909,7 +1019,8 @@ void rcu_get_stats(RcuStats *s)
     s->stall_warnings = stat_read(stall_warnings);
     s->max_grace_period_ns = stat_read(max_grace_period_ns);
 #ifdef QEMU_RCU_STANDALONE
-    s->membarrier_calls = qemu_membarrier_call_count();
+    s->membarrier_calls = qemu_membarrier_call_count() -
+                          rcu_membarrier_calls_base;
 #endif
 }
 
@@ -1023,10 +1134,17 @@ void rcu_disable_atfork(void)
 }
 
 /*
- * fork() may come from any thread while others queue callbacks, run a
- * grace period or run a batch.  The prepare handler waits for all of
- * them to reach a consistent point by taking (in the library's lock
- * order) the BQL, the grace-period lock, the registry and the queue.
+ * fork() may come from any thread, at any moment: while others queue
+ * callbacks, wait for a grace period or run a batch, and from inside a
+ * callback.  The prepare handler takes the BQL (unless the forker holds
+ * it), the registry lock and the queue lock, in that order.
+ *
+ * It does not take rcu_sync_lock: a writer holds that lock while it waits
+ * for readers, and a reader may need the BQL before it can leave its
+ * critical section (QEMU's MMIO dispatch does), so BQL then rcu_sync_lock
+ * would close a cycle.  Nothing the forker takes is held by a thread that
+ * waits for a reader.  The child does not need the grace period in flight
+ * to finish: its only thread is the forker, outside any critical section.
  */
 static void rcu_atfork_prepare(void)
 {
@@ -1036,6 +1154,9 @@ static void rcu_atfork_prepare(void)
     if (unlikely(get_ptr_rcu_reader()->depth)) {
         rcu_fatal("fork() called inside an RCU read-side critical section");
     }
+    if (unlikely(rcu_in_grace_period)) {
+        rcu_fatal("fork() called from a force_rcu notifier");
+    }
 #ifdef QEMU_RCU_STANDALONE
     /* QEMU forks with the BQL held; a standalone caller may not. */
     atfork_took_bql = !bql_locked();
@@ -1043,7 +1164,6 @@ static void rcu_atfork_prepare(void)
         bql_lock();
     }
 #endif
-    qemu_mutex_lock(&rcu_sync_lock);
     qemu_mutex_lock(&rcu_registry_lock);
     rcu_cbq_lock_acquire();
 }
@@ -1055,7 +1175,6 @@ static void rcu_atfork_parent(void)
     }
     rcu_cbq_lock_release();
     qemu_mutex_unlock(&rcu_registry_lock);
-    qemu_mutex_unlock(&rcu_sync_lock);
 #ifdef QEMU_RCU_STANDALONE
     if (atfork_took_bql) {
         bql_unlock();
@@ -1064,34 +1183,18 @@ static void rcu_atfork_parent(void)
 }
 
 /*
- * Only the forking thread exists in the child.  Callbacks the parent's
- * call_rcu thread had taken but not run go back to the head of the
- * queue, the count is rebuilt from the queue, and a new call_rcu thread
- * starts at once if they exist, else with the child's first callback.
- * The forking thread ends up registered, as in QEMU.
+ * In the child, callbacks the parent's call_rcu thread had taken but not
+ * run go back to the head of the queue, unless the forker is the call_rcu
+ * thread itself (fork() from a callback): it goes on running its batch in
+ * the child and stays the child's call_rcu thread, so no callback runs
+ * twice.
  */
-static void rcu_atfork_child(void)
+static long rcu_child_requeue_batch(bool forker_runs_batch)
 {
-    struct rcu_reader_data *self = get_ptr_rcu_reader();
     struct rcu_head *node;
     long count = 0;
 
-    if (atfork_depth < 1) {
-        return;
-    }
-
-    /*
-     * The RCU mutexes are re-initialised by rcu_init_complete(): an
-     * error-checking mutex would refuse an unlock from the child, whose
-     * thread id differs from the parent's.
-     */
-#ifdef QEMU_RCU_STANDALONE
-    if (atfork_took_bql) {
-        bql_unlock();
-    }
-#endif
-
-    if (rcu_batch.head) {
+    if (!forker_runs_batch && rcu_batch.head) {
         struct rcu_head **tail = &rcu_batch.head;
 
         while (*tail) {
@@ -1107,7 +1210,46 @@ static void rcu_atfork_child(void)
     for (node = cbq.head; node; node = node->next) {
         count++;
     }
-    cbq.call_count = count;
+    if (!forker_runs_batch) {
+        cbq.call_count = count;
+        return count;
+    }
+    /* The running batch stays in call_count until it ends. */
+    for (node = rcu_batch.head; node; node = node->next) {
+        count++;
+    }
+    return count;
+}
+
+/*
+ * Only the forking thread exists in the child.  The locks and events are
+ * re-initialised by rcu_init_complete() (an error-checking mutex would
+ * refuse an unlock from the child, whose thread id differs), statistics
+ * restart, and the forker ends up registered, as in QEMU.  A new
+ * call_rcu thread starts at once if callbacks are pending, else with the
+ * child's first callback, so that a child that only execs starts none.
+ */
+static void rcu_atfork_child(void)
+{
+    struct rcu_reader_data *self = get_ptr_rcu_reader();
+    bool forker_runs_batch = rcu_is_call_rcu_thread;
+    long pending;
+
+    if (atfork_depth < 1) {
+        return;
+    }
+#ifdef QEMU_RCU_STANDALONE
+    if (atfork_took_bql) {
+        bql_unlock();
+    }
+#endif
+
+    pending = rcu_child_requeue_batch(forker_runs_batch);
+    memset(&stats, 0, sizeof(stats));
+    cbq.queued = pending;
+#ifdef QEMU_RCU_STANDALONE
+    rcu_membarrier_calls_base = qemu_membarrier_call_count();
+#endif
     in_drain_call_rcu = 0;
     rcu_expedite_count = 0;
     rcu_online.count = 0;
@@ -1120,7 +1262,9 @@ static void rcu_atfork_child(void)
     self->offline = true;
     self->waiting = false;
     rcu_init_complete();
-    if (count) {
+    if (forker_runs_batch) {
+        rcu_call_rcu_thread_missing = false;
+    } else if (pending) {
         rcu_start_call_rcu_thread();
     } else {
         rcu_call_rcu_thread_missing = true;
