@@ -57,8 +57,9 @@ void rcu_set_tunables(const RcuTunables *t);
 /*
  * Makes the grace period in progress and the next one to start enter
  * the forced quiescent state at once (fire force_rcu notifiers, wake
- * readers), so a callback queued just before the call is not left to
- * normal polling.
+ * readers), and every grace period after them until the callbacks
+ * queued before the call have had theirs, so that such a callback is
+ * never left to normal polling, even behind other writers.
  */
 void force_rcu(void);
 
