@@ -11,7 +11,7 @@ shift || true
 
 "$top/scripts/setup-deps.sh"
 if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" "$top"
+    meson setup "$build" "$top" -Dwerror=true
 fi
 meson compile -C "$build"
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * The standalone Big QEMU Lock: a process-wide mutex plus a per-thread
  * "held" flag for bql_locked().  An application may replace all three

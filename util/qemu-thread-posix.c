@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Mutexes, condition variables, semaphores, events and threads on POSIX.
  */
@@ -488,11 +489,6 @@ bool qemu_thread_is_self(QemuThread *thread)
 void qemu_thread_exit(void *retval)
 {
     pthread_exit(retval);
-}
-
-int qemu_get_thread_id(void)
-{
-    return (int)syscall(SYS_gettid);
 }
 
 static void __attribute__((constructor)) qemu_thread_init(void)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Process-wide memory barrier: MEMBARRIER_CMD_PRIVATE_EXPEDITED when the
  * kernel has it, a local full fence otherwise.  See sys_membarrier.h.
@@ -10,9 +11,9 @@
 #ifdef CONFIG_MEMBARRIER
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
+#endif
 
 bool qemu_membarrier_active;
-#endif
 
 /* A cache line of its own: readers load qemu_membarrier_active. */
 static struct {

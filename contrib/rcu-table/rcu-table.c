@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * A minimal RCU example: reader threads look up keys in a hash table
  * published through one RCU-protected pointer, while an updater replaces

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * QEMU-compatible atomic operations and memory barriers, mapped onto the
  * GCC/Clang __atomic builtins.  Plain qatomic_read()/qatomic_set() are
@@ -9,7 +10,7 @@
 
 #include "qemu/compiler.h"
 
-#define barrier()   ({ asm volatile("" ::: "memory"); (void)0; })
+#define barrier()   ({ __asm__ __volatile__("" ::: "memory"); (void)0; })
 
 #define smp_mb() \
     ({ barrier(); __atomic_thread_fence(__ATOMIC_SEQ_CST); })
@@ -21,7 +22,7 @@
 #define smp_rmb()         smp_mb_acquire()
 
 #if defined(__alpha__)
-#define smp_read_barrier_depends()   asm volatile("mb" ::: "memory")
+#define smp_read_barrier_depends()   __asm__ __volatile__("mb" ::: "memory")
 #else
 #define smp_read_barrier_depends()   barrier()
 #endif
@@ -150,9 +151,9 @@
 #define qatomic_set_u64(P, V) __atomic_store_n(P, V, __ATOMIC_RELAXED)
 
 /*
- * typeof() without const/volatile, so that temporaries can be assigned:
+ * __typeof__() without const/volatile, so that temporaries can be assigned:
  * the comma operator yields an rvalue, whose type is unqualified.
  */
-#define typeof_strip_qual(expr) typeof(((void)0, (expr)))
+#define typeof_strip_qual(expr) __typeof__(((void)0, (expr)))
 
 #endif /* QEMU_ATOMIC_H */

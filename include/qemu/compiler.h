@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Compiler helpers used by the QEMU-compatible headers.
  */
@@ -24,13 +25,13 @@
 
 #ifndef container_of
 #define container_of(ptr, type, member) ({                      \
-        const typeof(((type *) 0)->member) *__mptr = (ptr);     \
+        const __typeof__(((type *) 0)->member) *__mptr = (ptr);     \
         (type *) ((char *) __mptr - offsetof(type, member)); })
 #endif
 
 #define sizeof_field(type, field) sizeof(((type *)0)->field)
 
-#define typeof_field(type, field) typeof(((type *)0)->field)
+#define typeof_field(type, field) __typeof__(((type *)0)->field)
 
 #define type_check(t1, t2) ((t1 *)0 - (t2 *)0)
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * QemuLockable: one handle for the different lock types, and scoped
  * guards built on it (QEMU_LOCK_GUARD, WITH_QEMU_LOCK_GUARD).

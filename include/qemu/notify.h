@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Notifier lists, QEMU-compatible.  A Notifier is embedded in the
  * caller's structure; notifier_list_notify() calls every notifier in

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Minimal stand-in for QEMU's osdep.h: the C library, GLib and the
  * compiler helpers.  Include it first, as in QEMU.
@@ -6,11 +7,17 @@
 #ifndef QEMU_OSDEP_H
 #define QEMU_OSDEP_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-
+/*
+ * The library's own build (sources, tests, examples) has a generated
+ * qemu-rcu-config.h with its CONFIG_* choices and compiles with
+ * -D_GNU_SOURCE, as QEMU does.  Neither is installed: a program built
+ * against the installed headers sees no build configuration.
+ */
+#if defined(__has_include)
+#if __has_include("qemu-rcu-config.h")
 #include "qemu-rcu-config.h"
+#endif
+#endif
 
 /* Lets shared sources tell the standalone library from a QEMU tree. */
 #define QEMU_RCU_STANDALONE 1
@@ -54,5 +61,8 @@
 #define QEMU_IS_ALIGNED(n, m) (((n) % (m)) == 0)
 #define ROUND_UP(n, d) (((n) + (d) - 1) / (d) * (d))
 #define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
+
+/* The kernel's id for the calling thread (gettid() on Linux). */
+int qemu_get_thread_id(void);
 
 #endif /* QEMU_OSDEP_H */

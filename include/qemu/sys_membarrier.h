@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Process-wide memory barriers for RCU, QEMU-compatible names.
  *
@@ -17,8 +18,12 @@
 
 #include "qemu/atomic.h"
 
-#ifdef CONFIG_MEMBARRIER
-/* Written once by smp_mb_global_init(), before any reader can run. */
+/*
+ * Written once by smp_mb_global_init(), before any reader can run;
+ * always false in a build without membarrier support.  Tested at run
+ * time even then, so that programs built against the installed header
+ * need not know how the library was configured.
+ */
 extern bool qemu_membarrier_active;
 
 #define smp_mb_placeholder() do {                                   \
@@ -28,9 +33,6 @@ extern bool qemu_membarrier_active;
             smp_mb();                                               \
         }                                                           \
     } while (0)
-#else
-#define smp_mb_placeholder() smp_mb()
-#endif
 
 void smp_mb_global_init(void);
 void smp_mb_global(void);

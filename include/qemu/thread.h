@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * QEMU-compatible threads and synchronisation primitives on POSIX.
  *
@@ -123,7 +124,6 @@ void qemu_thread_get_self(QemuThread *thread);
 bool qemu_thread_is_self(QemuThread *thread);
 G_NORETURN void qemu_thread_exit(void *retval);
 void qemu_thread_naming(bool enable);
-int qemu_get_thread_id(void);
 
 struct Notifier;
 void qemu_thread_atexit_add(struct Notifier *notifier);

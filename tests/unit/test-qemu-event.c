@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * QemuEvent under stress (lost wake-ups, the reset/check/wait pattern of
  * the RCU core, timed waits and spurious wake-ups) and the basics of

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Single-threaded tests of the plain queue.h macros, plus a concurrent
  * test of QSLIST_INSERT_HEAD_ATOMIC / QSLIST_MOVE_ATOMIC.

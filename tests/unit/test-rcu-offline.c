@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * rcu_thread_offline(), rcu_thread_online() and rcu_quiesce(): what an
  * offline thread costs grace periods, the misuse checks, and that coming

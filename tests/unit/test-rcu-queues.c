@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * The rcu_queue.h macros, for each of QLIST, QSIMPLEQ, QTAILQ and QSLIST.
  *

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Stall regression: a reader that spins in one read-side critical
  * section and leaves it only when its force_rcu notifier asks must not
@@ -34,9 +35,10 @@ typedef struct Spinner {
     bool exit_request;
     bool release;
     bool stop;
-    uint64_t entered;           /* sections begun */
-    uint64_t completed;         /* sections ended */
-    uint64_t kicks;
+    /* Counters read atomically: unsigned long fits any host's atomics. */
+    unsigned long entered;      /* sections begun */
+    unsigned long completed;    /* sections ended */
+    unsigned long kicks;
     QemuEvent inside;
 } Spinner;
 
@@ -117,12 +119,12 @@ static void spinner_stop(Spinner *sp)
 }
 
 /* The section in progress now; a grace period starting later waits for it */
-static uint64_t spinner_current(Spinner *sp)
+static unsigned long spinner_current(Spinner *sp)
 {
     return qatomic_read(&sp->entered);
 }
 
-static bool spinner_has_left(Spinner *sp, uint64_t section)
+static bool spinner_has_left(Spinner *sp, unsigned long section)
 {
     return qatomic_read(&sp->completed) >= section;
 }
@@ -130,7 +132,7 @@ static bool spinner_has_left(Spinner *sp, uint64_t section)
 typedef struct StallCb {
     struct rcu_head rcu;
     Spinner *sp;
-    uint64_t section;           /* must be over before the callback */
+    unsigned long section;      /* must be over before the callback */
     bool early;
     int64_t ran_ms;
     QemuEvent done;
@@ -228,7 +230,7 @@ static void test_kickable_call_rcu(void)
     start = now_ms();
     stall_cb_queue(&cb, &sp);
     g_assert_true(qemu_event_timedwait(&cb.done, GENEROUS_MS));
-    g_test_message("callback ran after %" PRId64 " ms, %" PRIu64 " kicks",
+    g_test_message("callback ran after %" PRId64 " ms, %lu kicks",
                    cb.ran_ms - start, qatomic_read(&sp.kicks));
     g_assert_false(cb.early);
     g_assert_cmpint(cb.ran_ms - start, <, GENEROUS_MS);
@@ -242,7 +244,7 @@ static void test_kickable_synchronize(void)
 {
     Spinner sp;
     Waiter w;
-    uint64_t section;
+    unsigned long section;
 
     spinner_start(&sp, SPIN_KICKABLE, false);
     section = spinner_current(&sp);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * RCU torture test.
  *
@@ -146,7 +147,7 @@ static bool obj_check(const TortureObj *o, const char *where)
         return false;
     }
     magic = qatomic_read(&o->magic);
-    seq = qatomic_read(&o->seq);
+    seq = o->seq;               /* written once, before publication */
     if (magic != OBJ_LIVE) {
         torture_error("%s: object %" PRIu64 " %s", where, seq,
                       magic == OBJ_POISON ?
@@ -272,7 +273,7 @@ static void reader_hold(Reader *r, const TortureObj *o, int64_t ns)
         }
         /* Keep touching the object: a reclaim shows up mid-section. */
         if (o->payload[i % OBJ_WORDS] !=
-            payload_word(qatomic_read(&o->seq), i % OBJ_WORDS)) {
+            payload_word(o->seq, i % OBJ_WORDS)) {
             obj_check(o, "while holding");
             return;
         }
