@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 #include "qemu/osdep.h"
+#include "qemu/stats64.h"
 #include "qemu/main-loop.h"
 #include "qemu/rcu-ext.h"
 #include "vgpu-device.h"
@@ -27,7 +29,9 @@ struct VgpuDevice {
     bool force_on_unmap;
     GHashTable *resources;      /* id -> VgpuResource */
     GPtrArray *graveyard;       /* finalized blobs, if keep_finalized */
-    VgpuDeviceStats stats;
+    struct {
+        Stat64 maps, unmaps, finalized, resumes, force_rcus;
+    } stats;
 };
 
 /*
@@ -41,7 +45,7 @@ static void vgpu_hostmem_region_finalize(VgpuRegion *mr)
     VgpuDevice *dev = vmr->dev;
 
     vmr->finish_unmapping = true;
-    qatomic_inc(&dev->stats.finalized);
+    stat64_add(&dev->stats.finalized, 1);
     vgpu_cmdq_unblock(&dev->cmdq);
     vgpu_bh_schedule(dev->resume_bh);
 }
@@ -50,7 +54,7 @@ static void vgpu_device_resume_bh(void *opaque)
 {
     VgpuDevice *dev = opaque;
 
-    qatomic_inc(&dev->stats.resumes);
+    stat64_add(&dev->stats.resumes, 1);
     vgpu_cmdq_process(&dev->cmdq);
 }
 
@@ -74,7 +78,7 @@ static void vgpu_device_map_blob(VgpuDevice *dev, VgpuCmd *cmd)
     res->vmr = vmr;
     /* The device's own reference is the initial one. */
     cmd->result = vgpu_as_add_region(dev->as, &vmr->mr);
-    qatomic_inc(&dev->stats.maps);
+    stat64_add(&dev->stats.maps, 1);
 }
 
 static void vgpu_device_free_blob(VgpuDevice *dev, VgpuHostmemRegion *vmr)
@@ -105,7 +109,7 @@ static void vgpu_device_unmap_blob(VgpuDevice *dev, VgpuCmd *cmd,
         res->vmr = NULL;
         vgpu_device_free_blob(dev, vmr);
         g_hash_table_remove(dev->resources, &cmd->resource_id);
-        qatomic_inc(&dev->stats.unmaps);
+        stat64_add(&dev->stats.unmaps, 1);
         return;
     }
 
@@ -124,7 +128,7 @@ static void vgpu_device_unmap_blob(VgpuDevice *dev, VgpuCmd *cmd,
          * that the request is not spent on it.
          */
         force_rcu();
-        qatomic_inc(&dev->stats.force_rcus);
+        stat64_add(&dev->stats.force_rcus, 1);
     }
     vgpu_region_unref(&vmr->mr);
 }
@@ -196,11 +200,11 @@ void vgpu_device_free(VgpuDevice *dev)
 
 void vgpu_device_get_stats(VgpuDevice *dev, VgpuDeviceStats *s)
 {
-    s->maps = qatomic_read(&dev->stats.maps);
-    s->unmaps = qatomic_read(&dev->stats.unmaps);
-    s->finalized = qatomic_read(&dev->stats.finalized);
-    s->resumes = qatomic_read(&dev->stats.resumes);
-    s->force_rcus = qatomic_read(&dev->stats.force_rcus);
+    s->maps = stat64_get(&dev->stats.maps);
+    s->unmaps = stat64_get(&dev->stats.unmaps);
+    s->finalized = stat64_get(&dev->stats.finalized);
+    s->resumes = stat64_get(&dev->stats.resumes);
+    s->force_rcus = stat64_get(&dev->stats.force_rcus);
     bql_lock();
     s->suspends = dev->cmdq.suspends;
     s->replays = dev->cmdq.replays;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * A virtio-gpu-like device with host-memory blobs, following the
  * three-step asynchronous unmap of QEMU's virtio-gpu-virgl:

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * The main loop: sleeps on an event until a BH is scheduled, then runs
  * the pending BHs in scheduling order under the BQL.
  */
 #include "qemu/osdep.h"
+#include "qemu/stats64.h"
 #include "qemu/main-loop.h"
 #include "qemu/queue.h"
 #include "qemu/rcu.h"
@@ -27,7 +29,7 @@ struct VgpuMainLoop {
     QSIMPLEQ_HEAD(, VgpuBH) pending;
     QemuEvent notify;
     bool stopping;
-    uint64_t bh_runs;
+    Stat64 bh_runs;
 };
 
 static VgpuBH *vgpu_bh_pop(VgpuMainLoop *ml)
@@ -62,7 +64,7 @@ static void *vgpu_main_loop_thread(void *opaque)
         bql_lock();
         while ((bh = vgpu_bh_pop(ml))) {
             bh->cb(bh->opaque);
-            qatomic_inc(&ml->bh_runs);
+            stat64_add(&ml->bh_runs, 1);
         }
         stop = qatomic_read(&ml->stopping);
         bql_unlock();
@@ -105,7 +107,7 @@ bool vgpu_main_loop_is_self(VgpuMainLoop *ml)
 
 uint64_t vgpu_main_loop_bh_runs(VgpuMainLoop *ml)
 {
-    return qatomic_read(&ml->bh_runs);
+    return stat64_get(&ml->bh_runs);
 }
 
 VgpuBH *vgpu_bh_new(VgpuMainLoop *ml, VgpuBHFunc *cb, void *opaque)

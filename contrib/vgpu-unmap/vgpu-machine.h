@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * The whole scenario: a main loop, a memory map with a RAM region, the
  * device, TCG-like vCPUs and a device thread that maps a blob, waits

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Regions, flat views and the address space.  Views are immutable once
  * published: a map change builds a new view, publishes it and hands the

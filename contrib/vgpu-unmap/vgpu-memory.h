@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * An RCU-protected memory map, modelled on QEMU's MemoryRegion,
  * FlatView and AddressSpace.

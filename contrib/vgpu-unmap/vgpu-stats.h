@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /* Monotonic clock and latency percentiles for the vgpu-unmap demo. */
 #ifndef VGPU_STATS_H
 #define VGPU_STATS_H

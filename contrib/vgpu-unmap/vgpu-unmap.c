@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * vgpu-unmap: runs the virtio-gpu-like blob unmap path against TCG-like
  * vCPUs and prints how long unmaps take.  See docs/vgpu-unmap.md.
@@ -6,6 +7,7 @@
 #include "qemu/osdep.h"
 #include "qemu/rcu-ext.h"
 #include "vgpu-machine.h"
+#include "vgpu-report.h"
 
 enum {
     EXIT_LATE = 1,              /* an unmap missed the deadline, or unsafe */
@@ -89,12 +91,6 @@ static char *format_size(size_t size)
         return g_strdup_printf("%zu KiB", size >> 10);
     }
     return g_strdup_printf("%zu bytes", size);
-}
-
-static bool result_ok(const VgpuResult *r)
-{
-    return !r->hung && !r->missed_deadline && !r->vcpu.violations &&
-           !r->finalize_errors;
 }
 
 /* What an unmap does, with the library's current forcing thresholds. */
@@ -210,7 +206,7 @@ static void print_table(const VgpuConfig *cfg, const VgpuResult *r)
                r->max_drain_ns / 1e6);
     }
     printf("\n%s: %u of %u unmaps over the %u ms deadline, %.2f s\n",
-           result_ok(r) ? "OK" : "FAILED", r->missed_deadline, r->unmaps,
+           vgpu_result_ok(r) ? "OK" : "FAILED", r->missed_deadline, r->unmaps,
            cfg->deadline_ms, r->elapsed_ns / 1e9);
 }
 
@@ -252,91 +248,40 @@ static void print_compare_table(const VgpuConfig *cfg, const VgpuResult *r)
            a->p50_ns / 1e6, b->p50_ns / 1e6, ratio(a->p50_ns, b->p50_ns),
            a->mean_ns / 1e6, b->mean_ns / 1e6, ratio(a->mean_ns, b->mean_ns));
     printf("%s: %u of %u unmaps over the %u ms deadline, %.2f s\n",
-           result_ok(&r[0]) && result_ok(&r[1]) ? "OK" : "FAILED",
+           vgpu_result_ok(&r[0]) && vgpu_result_ok(&r[1]) ? "OK" : "FAILED",
            r[0].missed_deadline + r[1].missed_deadline,
            r[0].unmaps + r[1].unmaps, cfg->deadline_ms,
            (r[0].elapsed_ns + r[1].elapsed_ns) / 1e9);
 }
 
-static void print_json_config(const VgpuConfig *cfg)
+/*
+ * The table on standard output, unless a report goes there; then the
+ * JSON and CSV files.  False if a file could not be written.
+ */
+static bool write_reports(const VgpuConfig *cfg, const VgpuResult *res,
+                          bool compare, const char *json, const char *csv)
 {
-    printf("  \"vcpus\": %u,\n  \"kick\": %s,\n  \"section_ms\": %u,\n"
-           "  \"mmio_us\": %u,\n  \"region_size\": %zu,\n",
-           cfg->vcpus, cfg->kick ? "true" : "false", cfg->section_ms,
-           cfg->mmio_us, cfg->region_size);
-}
+    const bool force[2] = { compare ? false : cfg->force_on_unmap, true };
+    unsigned nruns = compare ? 2 : 1;
+    g_autoptr(GError) err = NULL;
 
-/* The members of one run's object, each line prefixed by @in. */
-static void print_json_run(const VgpuConfig *cfg, const VgpuResult *r,
-                           bool force_on_unmap, const char *in)
-{
-    const VgpuLatency *l = &r->latency;
-    g_autofree char *max_gp = r->max_grace_period_in_run ?
-        g_strdup_printf("%.3f", r->rcu.max_grace_period_ns / 1e6) :
-        g_strdup("null");
-
-    printf("%s\"force_on_unmap\": %s,\n", in,
-           force_on_unmap ? "true" : "false");
-    printf("%s\"unmaps\": %u,\n%s\"deadline_ms\": %u,\n"
-           "%s\"missed_deadline\": %u,\n%s\"hung\": %s,\n"
-           "%s\"elapsed_s\": %.3f,\n", in, r->unmaps, in, cfg->deadline_ms,
-           in, r->missed_deadline, in, r->hung ? "true" : "false",
-           in, r->elapsed_ns / 1e9);
-    printf("%s\"latency_ms\": {\"min\": %.3f, \"p50\": %.3f, \"p90\": %.3f, "
-           "\"p99\": %.3f, \"max\": %.3f, \"mean\": %.3f},\n", in,
-           l->min_ns / 1e6, l->p50_ns / 1e6, l->p90_ns / 1e6,
-           l->p99_ns / 1e6, l->max_ns / 1e6, l->mean_ns / 1e6);
-    printf("%s\"rcu\": {\"grace_periods\": %" PRIu64
-           ", \"forced_grace_periods\": %" PRIu64
-           ", \"force_rcu_notifier_calls\": %" PRIu64
-           ", \"callbacks_run\": %" PRIu64
-           ", \"stall_warnings\": %" PRIu64
-           ", \"max_grace_period_ms\": %s},\n", in,
-           r->rcu.grace_periods, r->rcu.forced_grace_periods,
-           r->rcu.force_rcu_notifier_calls, r->rcu.callbacks_run,
-           r->rcu.stall_warnings, max_gp);
-    printf("%s\"vcpu\": {\"sections\": %" PRIu64 ", \"kick_exits\": %" PRIu64
-           ", \"own_exits\": %" PRIu64 ", \"max_section_ms\": %.3f"
-           ", \"max_poll_gap_ms\": %.3f, \"mmio\": %" PRIu64
-           ", \"violations\": %" PRIu64 "},\n", in,
-           r->vcpu.sections, r->vcpu.kick_exits, r->vcpu.own_exits,
-           r->vcpu.max_section_ns / 1e6, r->vcpu.max_poll_gap_ns / 1e6,
-           r->vcpu.mmio, r->vcpu.violations);
-    printf("%s\"device\": {\"suspends\": %" PRIu64 ", \"replays\": %" PRIu64
-           ", \"blobs_finalized\": %" PRIu64 ", \"finalize_errors\": %"
-           PRIu64 ", \"force_rcu_calls\": %" PRIu64
-           ", \"max_drain_ms\": %.3f},\n", in,
-           r->suspends, r->replays, r->blobs_finalized, r->finalize_errors,
-           r->force_rcus, r->max_drain_ns / 1e6);
-    printf("%s\"ok\": %s\n", in, result_ok(r) ? "true" : "false");
-}
-
-static void print_json(const VgpuConfig *cfg, const VgpuResult *r)
-{
-    printf("{\n");
-    print_json_config(cfg);
-    print_json_run(cfg, r, cfg->force_on_unmap, "  ");
-    printf("}\n");
-}
-
-static void print_compare_json(const VgpuConfig *cfg, const VgpuResult *r)
-{
-    const VgpuLatency *a = &r[0].latency, *b = &r[1].latency;
-
-    printf("{\n");
-    print_json_config(cfg);
-    printf("  \"compare_force\": true,\n  \"runs\": [\n    {\n");
-    print_json_run(cfg, &r[0], false, "      ");
-    printf("    },\n    {\n");
-    print_json_run(cfg, &r[1], true, "      ");
-    printf("    }\n  ],\n");
-    printf("  \"latency_ratio\": {\"min\": %.3f, \"p50\": %.3f, "
-           "\"p90\": %.3f, \"p99\": %.3f, \"max\": %.3f, \"mean\": %.3f},\n",
-           ratio(a->min_ns, b->min_ns), ratio(a->p50_ns, b->p50_ns),
-           ratio(a->p90_ns, b->p90_ns), ratio(a->p99_ns, b->p99_ns),
-           ratio(a->max_ns, b->max_ns), ratio(a->mean_ns, b->mean_ns));
-    printf("  \"ok\": %s\n}\n",
-           result_ok(&r[0]) && result_ok(&r[1]) ? "true" : "false");
+    if (!(json && !strcmp(json, "-")) && !(csv && !strcmp(csv, "-"))) {
+        if (compare) {
+            print_compare_table(cfg, res);
+        } else {
+            print_table(cfg, res);
+        }
+    }
+    fflush(stdout);
+    if (json && !vgpu_report_json(json, cfg, res, force, nruns, &err)) {
+        fprintf(stderr, "vgpu-unmap: %s\n", err->message);
+        return false;
+    }
+    if (csv && !vgpu_report_csv(csv, cfg, res, force, nruns, &err)) {
+        fprintf(stderr, "vgpu-unmap: %s\n", err->message);
+        return false;
+    }
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -347,12 +292,13 @@ int main(int argc, char **argv)
     gint vcpus, unmaps, deadline_ms, section_ms = -1, mmio_us, hold_us = 0;
     gint stall_ms = -1;
     gdouble duration = 0;
-    gboolean no_kick = false, json = false, drain = false;
+    gboolean no_kick = false, drain = false;
+    g_autofree char *json = NULL, *csv = NULL;
     gboolean force_on_unmap = false, compare = false;
     g_autofree char *size_str = NULL;
     g_autoptr(GError) err = NULL;
     g_autoptr(GOptionContext) ctx = NULL;
-    bool ok;
+    bool ok, written;
 
     vgpu_config_init(&cfg);
     vcpus = cfg.vcpus;
@@ -396,8 +342,13 @@ int main(int argc, char **argv)
         { "stall-ms", 0, 0, G_OPTION_ARG_INT, &stall_ms,
           "RCU stall warning threshold, 0 = off (default: the "
           "library's, QEMU_RCU_STALL_TIMEOUT_MS)", "MS" },
-        { "json", 0, 0, G_OPTION_ARG_NONE, &json,
-          "print the results as JSON", NULL },
+        { "json", 0, 0, G_OPTION_ARG_FILENAME, &json,
+          "also write the results, every unmap's latency included, as "
+          "JSON to FILE (- for standard output, instead of the table)",
+          "FILE" },
+        { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv,
+          "also write every unmap's latency as CSV to FILE (- for "
+          "standard output, instead of the table)", "FILE" },
         { NULL }
     };
 
@@ -406,7 +357,7 @@ int main(int argc, char **argv)
         "Maps and unmaps blobs while TCG-like vCPUs spin in RCU read-side\n"
         "critical sections, and reports how long each unmap waits for its\n"
         "grace period.  Exits with 1 if an unmap misses the deadline, 3 if\n"
-        "one never completes.");
+        "one never completes, 2 on a usage error or an unwritable file.");
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
         fprintf(stderr, "vgpu-unmap: %s\n", err->message);
@@ -473,25 +424,19 @@ int main(int argc, char **argv)
     if (compare && res[0].hung) {
         compare = false;
     }
-    if (compare && json) {
-        print_compare_json(&cfg, res);
-    } else if (compare) {
-        print_compare_table(&cfg, res);
-    } else if (json) {
-        print_json(&cfg, &res[0]);
-    } else {
-        print_table(&cfg, &res[0]);
-    }
-    fflush(stdout);
+    written = write_reports(&cfg, res, compare, json, csv);
     if (!ok) {
         fprintf(stderr, "vgpu-unmap: an unmap hung; exiting without "
                 "tearing down\n");
         _exit(EXIT_HUNG);
     }
-    ok = result_ok(&res[0]) && (!compare || result_ok(&res[1]));
+    ok = vgpu_result_ok(&res[0]) && (!compare || vgpu_result_ok(&res[1]));
     vgpu_result_clear(&res[0]);
     if (compare) {
         vgpu_result_clear(&res[1]);
+    }
+    if (!written) {
+        return EXIT_USAGE;
     }
     return ok ? EXIT_SUCCESS : EXIT_LATE;
 }

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 #include "qemu/osdep.h"
 #include "qemu/main-loop.h"
 #include "qemu/rcu.h"
 #include "vgpu-stats.h"
 #include "vgpu-vcpu.h"
 
-/* Single writer (the vCPU); other threads read with qatomic_read(). */
-#define vcpu_stat_add(cpu, field, n) \
-    qatomic_set(&(cpu)->stats.field, (cpu)->stats.field + (n))
+#define vcpu_stat_add(cpu, field, n) stat64_add(&(cpu)->stats.field, (n))
 
 /*
  * Runs in the thread driving the grace period with the RCU registry
@@ -18,7 +17,7 @@ static void vgpu_vcpu_force_rcu(Notifier *n, void *data)
 {
     VgpuVcpu *cpu = container_of(n, VgpuVcpu, force_rcu);
 
-    qatomic_inc(&cpu->stats.kicks);
+    stat64_add(&cpu->stats.kicks, 1);
     qatomic_set(&cpu->exit_request, true);
 }
 
@@ -36,7 +35,7 @@ static void vgpu_vcpu_walk(VgpuVcpu *cpu, VgpuFlatView *view)
         VgpuRegion *r = view->regions[i];
 
         if (!vgpu_region_access(r, &cpu->checksum)) {
-            if (!cpu->stats.violations) {
+            if (!stat64_get(&cpu->stats.violations)) {
                 fprintf(stderr, "vgpu: vcpu%u accessed region %" PRIu64
                         " after it was finalized\n", cpu->index, r->id);
             }
@@ -63,7 +62,7 @@ static void vgpu_vcpu_exec(VgpuVcpu *cpu)
      * visible to the grace period that then lets the finalizer run.
      */
     qatomic_set(&cpu->in_use, view);
-    qatomic_set(&cpu->seen_gen, view->gen);
+    stat64_set(&cpu->seen_gen, view->gen);
     vcpu_stat_add(cpu, sections, 1);
 
     for (;;) {
@@ -88,12 +87,8 @@ static void vgpu_vcpu_exec(VgpuVcpu *cpu)
     qatomic_set(&cpu->in_use, NULL);
     rcu_read_unlock();
 
-    if (now - start > cpu->stats.max_section_ns) {
-        qatomic_set(&cpu->stats.max_section_ns, now - start);
-    }
-    if (max_gap > cpu->stats.max_poll_gap_ns) {
-        qatomic_set(&cpu->stats.max_poll_gap_ns, max_gap);
-    }
+    stat64_max(&cpu->stats.max_section_ns, now - start);
+    stat64_max(&cpu->stats.max_poll_gap_ns, max_gap);
     if (kicked) {
         vcpu_stat_add(cpu, kick_exits, 1);
     }
@@ -166,18 +161,18 @@ void vgpu_vcpu_stop(VgpuVcpu *cpu)
 
 uint64_t vgpu_vcpu_seen_gen(VgpuVcpu *cpu)
 {
-    return qatomic_read(&cpu->seen_gen);
+    return stat64_get(&cpu->seen_gen);
 }
 
 void vgpu_vcpu_get_stats(VgpuVcpu *cpu, VgpuVcpuStats *s)
 {
-    s->sections = qatomic_read(&cpu->stats.sections);
-    s->walks = qatomic_read(&cpu->stats.walks);
-    s->kicks = qatomic_read(&cpu->stats.kicks);
-    s->kick_exits = qatomic_read(&cpu->stats.kick_exits);
-    s->own_exits = qatomic_read(&cpu->stats.own_exits);
-    s->mmio = qatomic_read(&cpu->stats.mmio);
-    s->violations = qatomic_read(&cpu->stats.violations);
-    s->max_section_ns = qatomic_read(&cpu->stats.max_section_ns);
-    s->max_poll_gap_ns = qatomic_read(&cpu->stats.max_poll_gap_ns);
+    s->sections = stat64_get(&cpu->stats.sections);
+    s->walks = stat64_get(&cpu->stats.walks);
+    s->kicks = stat64_get(&cpu->stats.kicks);
+    s->kick_exits = stat64_get(&cpu->stats.kick_exits);
+    s->own_exits = stat64_get(&cpu->stats.own_exits);
+    s->mmio = stat64_get(&cpu->stats.mmio);
+    s->violations = stat64_get(&cpu->stats.violations);
+    s->max_section_ns = stat64_get(&cpu->stats.max_section_ns);
+    s->max_poll_gap_ns = stat64_get(&cpu->stats.max_poll_gap_ns);
 }

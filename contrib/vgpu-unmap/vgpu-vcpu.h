@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * TCG-like vCPU threads.
  *
@@ -18,6 +19,7 @@
 #define VGPU_VCPU_H
 
 #include "qemu/notify.h"
+#include "qemu/stats64.h"
 #include "qemu/thread.h"
 #include "vgpu-memory.h"
 
@@ -49,9 +51,13 @@ typedef struct VgpuVcpu {
     bool exit_request;
     bool stop;
     VgpuFlatView *in_use;       /* the cached map, NULL outside sections */
-    uint64_t seen_gen;          /* generation of the last map cached */
+    Stat64 seen_gen;            /* generation of the last map cached */
     uint64_t checksum;
-    VgpuVcpuStats stats;        /* written by the vCPU only */
+    /* VgpuVcpuStats as counters other threads may read, on any host. */
+    struct {
+        Stat64 sections, walks, kicks, kick_exits, own_exits, mmio;
+        Stat64 violations, max_section_ns, max_poll_gap_ns;
+    } stats;
 } VgpuVcpu;
 
 /* Before any reader runs: registers the vCPU's map slot with @as. */

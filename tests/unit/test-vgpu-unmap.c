@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * The virtio-gpu-like blob unmap path of contrib/vgpu-unmap, linked from
  * the same library as the vgpu-unmap program.
