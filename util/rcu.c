@@ -2,7 +2,11 @@
 /*
  * Read-copy-update with a unified force-quiescent-state machine.
  *
- * A grace period waits in one of two states (docs/design.md):
+ * Copyright (c) 2026 The qemu-rcu authors
+ *
+ * A grace period waits for readers in one of two states (RcuWaitState,
+ * docs/design.md), following QEMU commit 55d98e3ede "rcu: Unify force
+ * quiescent state":
  *
  *  - normal: scan the readers, set the quiescent ones aside, sleep and
  *    scan again.  Readers are never asked for anything, so their
@@ -12,13 +16,13 @@
  *  - forced: entered at most once per grace period, when enough
  *    callbacks are pending (30), when polling has lasted force_after_us
  *    (50 ms, five 10 ms polls), while drain_call_rcu() or an expedited
- *    grace period is waiting, or on force_rcu().  The force_rcu notifiers
- *    of every reader still inside a critical section fire, their waiting
- *    flags are set and the writer sleeps on rcu_gp_event until the last
- *    of them leaves.
+ *    grace period is waiting, or after force_rcu().  The waiting flags of
+ *    the remaining readers are set, the force_rcu notifiers of those a
+ *    scan finds inside fire, and the writer sleeps until the last of them
+ *    leaves.
  *
  * The same file builds standalone (QEMU_RCU_STANDALONE, defined by the
- * library's qemu/osdep.h) and inside a QEMU 10.0 tree, where QEMU's own
+ * library's qemu/osdep.h) and inside a QEMU tree, where QEMU's own
  * headers and BQL are used.
  */
 #include "qemu/osdep.h"
@@ -27,11 +31,13 @@
 #include "qemu/atomic.h"
 #include "qemu/thread.h"
 #include "qemu/main-loop.h"
+#include "qemu/error-report.h"
+#include "qemu/cutils.h"
+#include "qemu/stats64.h"
 #if defined(CONFIG_MALLOC_TRIM)
 #include <malloc.h>
 #endif
 #include <sched.h>
-#include <sys/syscall.h>
 
 /*
  * Bit 0 of a reader's ctr is always set while it is inside a critical
@@ -61,6 +67,7 @@
 #endif
 
 unsigned long rcu_gp_ctr = RCU_GP_LOCKED;
+/* Kept for QEMU's API; the grace period sleeps on rcu_gp_sleeper. */
 QemuEvent rcu_gp_event;
 
 QEMU_DEFINE_CO_TLS(struct rcu_reader_data, rcu_reader)
@@ -127,7 +134,7 @@ static struct {
     /* Queued and not yet run, including the batch: QEMU's rcu_call_count. */
     long call_count;
     unsigned long seq;
-    uint64_t queued;
+    Stat64 queued;
 } QEMU_ALIGNED(64) cbq = { .tail = &cbq.head };
 
 /* The unrun rest of the batch; a fork child queues it again. */
@@ -135,8 +142,6 @@ static struct {
     struct rcu_head *head;
 } QEMU_ALIGNED(64) rcu_batch;
 static QemuEvent rcu_call_ready_event;
-/* Wakes a normal-state poll early when the grace period must force. */
-static QemuEvent rcu_poll_event;
 
 static __thread bool rcu_in_grace_period;
 /*
@@ -148,15 +153,15 @@ static void rcu_start_call_rcu_thread(void);
 static __thread bool rcu_is_call_rcu_thread;
 
 static struct {
-    uint64_t grace_periods;
-    uint64_t forced_grace_periods;
-    uint64_t expedited_grace_periods;
-    uint64_t force_rcu_notifier_calls;
-    uint64_t callbacks_run;
-    uint64_t malloc_trims;
-    uint64_t membarriers_skipped;
-    uint64_t stall_warnings;
-    uint64_t max_grace_period_ns;
+    Stat64 grace_periods;
+    Stat64 forced_grace_periods;
+    Stat64 expedited_grace_periods;
+    Stat64 force_rcu_notifier_calls;
+    Stat64 callbacks_run;
+    Stat64 malloc_trims;
+    Stat64 membarriers_skipped;
+    Stat64 stall_warnings;
+    Stat64 max_grace_period_ns;
 } QEMU_ALIGNED(64) stats;
 
 #ifdef QEMU_RCU_STANDALONE
@@ -164,25 +169,130 @@ static struct {
 static uint64_t rcu_membarrier_calls_base;
 #endif
 
-#define stat_add(field, n) \
-    __atomic_fetch_add(&stats.field, (n), __ATOMIC_RELAXED)
-#define stat_read(field) __atomic_load_n(&stats.field, __ATOMIC_RELAXED)
-
-G_NORETURN G_GNUC_PRINTF(1, 2) static void rcu_fatal(const char *fmt, ...)
+static G_NORETURN G_GNUC_PRINTF(1, 2) void rcu_fatal(const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "qemu-rcu: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    error_vreport(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n");
     abort();
 }
 
 void rcu_read_unlock_unbalanced(void)
 {
     rcu_fatal("rcu_read_unlock() without a matching rcu_read_lock()");
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * A wake-up flag with a timed wait.  Standalone it is a QemuEvent, which
+ * the support layer can wait on with a timeout; QEMU's QemuEvent has no
+ * timed wait, so inside QEMU it is a condition variable.  The unit tests
+ * also build the standalone library with QEMU_RCU_CONDVAR_SLEEPER to run
+ * QEMU's variant.
+ */
+#if defined(QEMU_RCU_STANDALONE) && !defined(QEMU_RCU_CONDVAR_SLEEPER)
+typedef QemuEvent RcuSleeper;
+
+static void rcu_sleeper_init(RcuSleeper *s)
+{
+    qemu_event_init(s, false);
+}
+
+static void rcu_sleeper_reset(RcuSleeper *s)
+{
+    qemu_event_reset(s);
+}
+
+static void rcu_sleeper_wake(RcuSleeper *s)
+{
+    qemu_event_set(s);
+}
+
+/* Sleeps until woken, or for @ns nanoseconds if @ns >= 0. */
+static void rcu_sleeper_wait(RcuSleeper *s, int64_t ns)
+{
+    if (ns < 0) {
+        qemu_event_wait(s);
+    } else {
+        qemu_event_timedwait_ns(s, ns);
+    }
+}
+#else
+typedef struct RcuSleeper {
+    QemuMutex lock;
+    QemuCond cond;
+    bool woken;
+} RcuSleeper;
+
+static void rcu_sleeper_init(RcuSleeper *s)
+{
+    qemu_mutex_init(&s->lock);
+    qemu_cond_init(&s->cond);
+    s->woken = false;
+}
+
+/*
+ * A wake before the reset is lost, but its waker stored what the sleeper
+ * waits for (ctr = 0, a force request) before taking the lock, and the
+ * sleeper checks again after the reset's lock acquisition.
+ */
+static void rcu_sleeper_reset(RcuSleeper *s)
+{
+    qemu_mutex_lock(&s->lock);
+    s->woken = false;
+    qemu_mutex_unlock(&s->lock);
+}
+
+static void rcu_sleeper_wake(RcuSleeper *s)
+{
+    qemu_mutex_lock(&s->lock);
+    s->woken = true;
+    qemu_cond_broadcast(&s->cond);
+    qemu_mutex_unlock(&s->lock);
+}
+
+static void rcu_sleeper_wait(RcuSleeper *s, int64_t ns)
+{
+    qemu_mutex_lock(&s->lock);
+    if (s->woken) {
+        /* Nothing to wait for. */
+    } else if (ns < 0) {
+        qemu_cond_wait(&s->cond, &s->lock);
+    } else {
+        qemu_cond_timedwait(&s->cond, &s->lock,
+                            MIN(DIV_ROUND_UP(ns, 1000000), INT_MAX));
+    }
+    qemu_mutex_unlock(&s->lock);
+}
+#endif
+
+/* Woken by a reader that leaves its section and finds waiting set. */
+static RcuSleeper rcu_gp_sleeper;
+/* Cuts a normal-state poll short when the grace period must force. */
+static RcuSleeper rcu_poll_sleeper;
+
+/*
+ * The one way to ask a grace period in progress to re-evaluate
+ * rcu_should_force() now rather than at the end of its current poll.
+ */
+static void rcu_request_force(void)
+{
+    rcu_sleeper_wake(&rcu_poll_sleeper);
+}
+
+void rcu_read_unlock_wake(void)
+{
+    qatomic_set(&get_ptr_rcu_reader()->waiting, false);
+    rcu_sleeper_wake(&rcu_gp_sleeper);
 }
 
 /*
@@ -209,19 +319,6 @@ static void rcu_cbq_lock_release(void)
     __atomic_store_n(&cbq.lock, 0, __ATOMIC_RELEASE);
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int reader_tid(void)
-{
-    return (int)syscall(SYS_gettid);
-}
-
 /*
  * The process-wide barrier that pairs with smp_mb_placeholder() in every
  * online reader.  When no other registered thread is online, a local
@@ -233,18 +330,21 @@ static void rcu_mb_global(void)
     struct rcu_reader_data *self = get_ptr_rcu_reader();
     int others;
 
-    /* Order the caller's earlier accesses before the read of the count. */
+    /*
+     * Order the caller's earlier stores (rcu_gp_ctr, waiting) before the
+     * read of the count; pairs with the smp_mb() in rcu_set_online().
+     */
     smp_mb();
     /*
      * Acquire pairs with the decrement in rcu_set_online(): a reader seen
      * offline is seen with the ctr and waiting values it left behind, so
      * the scan that follows cannot find a stale "still inside" ctr, nor
-     * miss the event set of a reader that found waiting set.
+     * miss the wake-up of a reader that found waiting set.
      */
     others = qatomic_load_acquire(&rcu_online.count) -
              (self->registered && !self->offline);
     if (others <= 0) {
-        stat_add(membarriers_skipped, 1);
+        stat64_add(&stats.membarriers_skipped, 1);
         return;
     }
     smp_mb_global();
@@ -293,7 +393,7 @@ static void rcu_fire_force_notifiers(struct rcu_reader_data *reader)
     rcu_firing_notifiers = true;
     while (n) {
         rcu_fire_next = QLIST_NEXT(n, node);
-        stat_add(force_rcu_notifier_calls, 1);
+        stat64_add(&stats.force_rcu_notifier_calls, 1);
         n->notify(n, NULL);
         n = rcu_fire_next;
     }
@@ -316,13 +416,13 @@ static void rcu_report_stall(ThreadList *stalled, int64_t waited_ns,
                              bool forced)
 {
     struct rcu_reader_data *index;
-    GString *msg = g_string_new(NULL);
+    g_autoptr(GString) msg = g_string_new(NULL);
     int count = 0;
 
     QLIST_FOREACH(index, stalled, node) {
         g_autofree char *comm = rcu_thread_name(index->tid);
 
-        g_string_append_printf(msg, "  thread %d (%s): %s\n", index->tid,
+        g_string_append_printf(msg, "\n  thread %d (%s): %s", index->tid,
                                comm,
                                notifier_list_empty(&index->force_rcu) ?
                                "no force_rcu notifier" :
@@ -330,139 +430,189 @@ static void rcu_report_stall(ThreadList *stalled, int64_t waited_ns,
                                "force_rcu notifiers not fired yet");
         count++;
     }
-    fprintf(stderr, "qemu-rcu: grace period stalled for %.3f s by %d "
-            "reader(s) still in a read-side critical section:\n%s",
-            waited_ns / 1e9, count, msg->str);
-    g_string_free(msg, true);
-    stat_add(stall_warnings, 1);
+    warn_report("grace period stalled for %.3f s by %d reader(s) still in "
+                "a read-side critical section:%s", waited_ns / 1e9, count,
+                msg->str);
+    stat64_add(&stats.stall_warnings, 1);
+}
+
+/* How wait_for_readers() waits for the readers of one grace period. */
+typedef enum RcuWaitState {
+    /* Poll; readers are never asked for anything. */
+    RCU_WAIT_NORMAL,
+    /* Readers have waiting set; sleep until the last of them leaves. */
+    RCU_WAIT_FORCED,
+} RcuWaitState;
+
+typedef struct RcuWait {
+    RcuWaitState state;
+    bool kick;              /* fire notifiers after the next scan */
+    bool scanned;           /* a scan of this wait already ran */
+    int64_t start_ns;       /* start of the grace period */
+    int64_t poll_ns;        /* next normal-state sleep */
+    int64_t stall_ns;       /* stall warning period, 0 = none */
+    int64_t next_stall_ns;
+} RcuWait;
+
+static void rcu_wait_init(RcuWait *w, int64_t start_ns)
+{
+    memset(w, 0, sizeof(*w));
+    w->state = RCU_WAIT_NORMAL;
+    w->start_ns = start_ns;
+    w->poll_ns = RCU_FIRST_POLL_NS;
+    w->stall_ns = (int64_t)qatomic_read(&tunables.stall_timeout_ms) *
+                  1000000;
+    w->next_stall_ns = start_ns + w->stall_ns;
+}
+
+/* Normal -> forced, at most once per wait. */
+static void rcu_wait_update_state(RcuWait *w)
+{
+    if (w->state == RCU_WAIT_NORMAL &&
+        rcu_should_force(now_ns() - w->start_ns)) {
+        w->state = RCU_WAIT_FORCED;
+        w->kick = true;
+        stat64_add(&stats.forced_grace_periods, 1);
+    }
+}
+
+/*
+ * Arms the forced state's wake-up and orders the scan.  Re-arming waiting
+ * on every pass keeps a reader that re-entered with a stale counter from
+ * being missed.
+ */
+static void rcu_wait_prepare_scan(RcuWait *w)
+{
+    struct rcu_reader_data *index;
+
+    if (w->state == RCU_WAIT_FORCED) {
+        /* Before the scan: a reader leaving after it wakes us again. */
+        rcu_sleeper_reset(&rcu_gp_sleeper);
+        QLIST_FOREACH(index, &registry, node) {
+            qatomic_set(&index->waiting, true);
+        }
+    }
+    /*
+     * Order the stores to waiting (and the caller's rcu_gp_ctr update)
+     * before the loads of ctr; pairs with smp_mb_placeholder() in
+     * rcu_read_lock() and rcu_read_unlock().
+     */
+    if (w->state == RCU_WAIT_FORCED || !w->scanned || !RCU_HOST_TSO) {
+        rcu_mb_global();
+    } else {
+        /* TSO: see RCU_HOST_TSO; pairs with the reader's ordered stores. */
+        smp_mb();
+    }
+    w->scanned = true;
+}
+
+/* Moves the readers that are not holding the grace period to @qs. */
+static bool rcu_scan(ThreadList *qs)
+{
+    struct rcu_reader_data *index, *tmp;
+
+    QLIST_FOREACH_SAFE(index, &registry, node, tmp) {
+        if (!rcu_gp_ongoing(index)) {
+            QLIST_REMOVE(index, node);
+            QLIST_INSERT_HEAD(qs, index, node);
+            /* Spares the reader a pointless wake-up. */
+            qatomic_set(&index->waiting, false);
+        }
+    }
+    return QLIST_EMPTY(&registry);
+}
+
+/*
+ * Kicks once, after the scan, so that only readers still inside a
+ * critical section hear about it; they find waiting set.  Then warns
+ * about the readers that hold the grace period too long.
+ */
+static void rcu_wait_kick_and_report(RcuWait *w)
+{
+    struct rcu_reader_data *index;
+    int64_t now;
+
+    if (w->kick) {
+        w->kick = false;
+        QLIST_FOREACH(index, &registry, node) {
+            rcu_fire_force_notifiers(index);
+        }
+    }
+    now = now_ns();
+    if (w->stall_ns > 0 && now >= w->next_stall_ns) {
+        rcu_report_stall(&registry, now - w->start_ns,
+                         w->state == RCU_WAIT_FORCED);
+        w->next_stall_ns += w->stall_ns;
+    }
 }
 
 /* Sleeps between normal-state polls; returns early if forcing is due. */
-static void rcu_poll_sleep(int64_t ns, int64_t polled_ns)
+static void rcu_poll_sleep(RcuWait *w)
 {
+    int64_t force_ns = (int64_t)qatomic_read(&tunables.force_after_us) * 1000;
+    int64_t polled_ns = now_ns() - w->start_ns;
+    /* Wake up when forcing is due, not at the end of a 10 ms poll. */
+    int64_t ns = MAX(MIN(w->poll_ns, force_ns - polled_ns), 1000);
     int64_t deadline = now_ns() + ns;
 
+    w->poll_ns = MIN(w->poll_ns * 2,
+                     (int64_t)qatomic_read(&tunables.poll_max_us) * 1000);
     if (ns <= RCU_SPIN_POLL_NS) {
         while (now_ns() < deadline && !rcu_should_force(polled_ns)) {
             sched_yield();
         }
         return;
     }
-#ifdef QEMU_RCU_STANDALONE
-    qemu_event_reset(&rcu_poll_event);
+    rcu_sleeper_reset(&rcu_poll_sleeper);
     if (!rcu_should_force(polled_ns)) {
-        qemu_event_timedwait_ns(&rcu_poll_event, ns);
+        rcu_sleeper_wait(&rcu_poll_sleeper, ns);
     }
-#else
-    g_usleep(ns / 1000);
-#endif
+}
+
+/*
+ * Sleeps with the registry lock dropped, so that threads can register
+ * and unregister meanwhile.  That is safe: a new reader goes on
+ * registry with no snapshot older than this grace period, so the next
+ * scan finds it quiescent; an unregistering reader removes its node from
+ * whichever list holds it, registry or the caller's quiescent list,
+ * which are both only changed under the registry lock.
+ */
+static void rcu_wait_sleep(RcuWait *w)
+{
+    qemu_mutex_unlock(&rcu_registry_lock);
+    if (w->state == RCU_WAIT_NORMAL) {
+        rcu_poll_sleep(w);
+    } else if (w->stall_ns > 0) {
+        rcu_sleeper_wait(&rcu_gp_sleeper,
+                         MAX(w->next_stall_ns - now_ns(), 1000));
+    } else {
+        rcu_sleeper_wait(&rcu_gp_sleeper, -1);
+    }
+    qemu_mutex_lock(&rcu_registry_lock);
 }
 
 /*
  * Waits for every reader that is inside a critical section begun before
- * the last update of rcu_gp_ctr.  Called with rcu_registry_lock held;
- * drops it while sleeping so that threads can (un)register.
+ * the last update of rcu_gp_ctr.  Called with rcu_registry_lock held,
+ * once per grace period, or once per phase on 32-bit hosts, where a
+ * grace period that forced stays forced and kicks the second phase's
+ * readers too.
  */
-static void wait_for_readers(int64_t gp_start_ns)
+static void wait_for_readers(RcuWait *w)
 {
     ThreadList qsreaders = QLIST_HEAD_INITIALIZER(qsreaders);
-    struct rcu_reader_data *index, *tmp;
-    int64_t poll_ns = RCU_FIRST_POLL_NS;
-    int64_t polled_ns = 0;
-    int64_t stall_ns = (int64_t)qatomic_read(&tunables.stall_timeout_ms) *
-                       1000000;
-    int64_t next_stall = gp_start_ns + stall_ns;
-    bool forced = false;
-    bool kick = false;
-    bool first_scan = true;
 
+    w->scanned = false;
+    w->kick = w->state == RCU_WAIT_FORCED;
     for (;;) {
-        if (!forced && rcu_should_force(polled_ns)) {
-            forced = true;
-            kick = true;
-            stat_add(forced_grace_periods, 1);
-        }
-
-        if (forced) {
-            /*
-             * Reset before the scan: a reader that leaves after the scan
-             * sets the event again.  Re-arming waiting on every pass
-             * keeps a reader that re-entered with a stale counter from
-             * being missed.
-             */
-            qemu_event_reset(&rcu_gp_event);
-            QLIST_FOREACH(index, &registry, node) {
-                qatomic_set(&index->waiting, true);
-            }
-        }
-
-        /*
-         * Order the stores to waiting (and the caller's rcu_gp_ctr update)
-         * before the loads of ctr; pairs with smp_mb_placeholder() in
-         * rcu_read_lock() and rcu_read_unlock().
-         */
-        if (forced || first_scan || !RCU_HOST_TSO) {
-            rcu_mb_global();
-        } else {
-            smp_mb();
-        }
-        first_scan = false;
-
-        QLIST_FOREACH_SAFE(index, &registry, node, tmp) {
-            if (!rcu_gp_ongoing(index)) {
-                QLIST_REMOVE(index, node);
-                QLIST_INSERT_HEAD(&qsreaders, index, node);
-                /* Spares the reader a pointless qemu_event_set(). */
-                qatomic_set(&index->waiting, false);
-            }
-        }
-
-        if (QLIST_EMPTY(&registry)) {
+        rcu_wait_update_state(w);
+        rcu_wait_prepare_scan(w);
+        if (rcu_scan(&qsreaders)) {
             break;
         }
-
-        /*
-         * Kick once, after the scan, so that only readers still inside a
-         * critical section hear about it; they find waiting set.
-         */
-        if (kick) {
-            kick = false;
-            QLIST_FOREACH(index, &registry, node) {
-                rcu_fire_force_notifiers(index);
-            }
-        }
-
-        if (stall_ns > 0 && now_ns() >= next_stall) {
-            rcu_report_stall(&registry, now_ns() - gp_start_ns, forced);
-            next_stall += stall_ns;
-        }
-
-        qemu_mutex_unlock(&rcu_registry_lock);
-        if (forced) {
-#ifdef QEMU_RCU_STANDALONE
-            if (stall_ns > 0) {
-                qemu_event_timedwait_ns(&rcu_gp_event,
-                                        MAX(next_stall - now_ns(), 1000));
-            } else {
-                qemu_event_wait(&rcu_gp_event);
-            }
-#else
-            qemu_event_wait(&rcu_gp_event);
-#endif
-        } else {
-            int64_t force_ns =
-                (int64_t)qatomic_read(&tunables.force_after_us) * 1000;
-
-            /* Wake up when forcing is due, not at the end of a 10 ms poll. */
-            rcu_poll_sleep(MAX(MIN(poll_ns, force_ns - polled_ns), 1000),
-                           polled_ns);
-            polled_ns = now_ns() - gp_start_ns;
-            poll_ns = MIN(poll_ns * 2,
-                          (int64_t)qatomic_read(&tunables.poll_max_us) * 1000);
-        }
-        qemu_mutex_lock(&rcu_registry_lock);
+        rcu_wait_kick_and_report(w);
+        rcu_wait_sleep(w);
     }
-
     QLIST_SWAP(&registry, &qsreaders, node);
 }
 
@@ -480,19 +630,44 @@ static void rcu_force_until_catch_up(void)
     }
 }
 
-void synchronize_rcu(void)
+/* Moves rcu_gp_ctr on and waits for the readers of the old value(s). */
+static void rcu_advance_and_wait(int64_t start)
 {
-    struct rcu_reader_data *self = get_ptr_rcu_reader();
-    int64_t start, waited;
+    RcuWait w;
 
-    if (unlikely(self->depth)) {
-        rcu_fatal("synchronize_rcu() called inside an RCU read-side "
-                  "critical section: it would wait for itself forever");
+    rcu_wait_init(&w, start);
+#if HOST_LONG_BITS < 64
+    /*
+     * A 32-bit counter could wrap while a reader is preempted between
+     * reading rcu_gp_ctr and storing its snapshot; flip a phase bit
+     * twice instead, waiting for the readers of each phase.
+     */
+    qatomic_set(&rcu_gp_ctr, rcu_gp_ctr ^ RCU_GP_CTR);
+    wait_for_readers(&w);
+    qatomic_set(&rcu_gp_ctr, rcu_gp_ctr ^ RCU_GP_CTR);
+    wait_for_readers(&w);
+#else
+    qatomic_set(&rcu_gp_ctr, rcu_gp_ctr + RCU_GP_CTR);
+    wait_for_readers(&w);
+#endif
+}
+
+static void rcu_check_may_block(const char *what)
+{
+    if (unlikely(get_ptr_rcu_reader()->depth)) {
+        rcu_fatal("%s() called inside an RCU read-side critical section: "
+                  "it would wait for itself forever", what);
     }
     if (unlikely(rcu_in_grace_period)) {
-        rcu_fatal("synchronize_rcu() called from a force_rcu notifier");
+        rcu_fatal("%s() called from a force_rcu notifier", what);
     }
+}
 
+void synchronize_rcu(void)
+{
+    int64_t start;
+
+    rcu_check_may_block("synchronize_rcu");
     qemu_mutex_lock(&rcu_sync_lock);
     rcu_in_grace_period = true;
     start = now_ns();
@@ -500,6 +675,7 @@ void synchronize_rcu(void)
     /* Odd while running: cookies taken from now on need the next one. */
     qatomic_set(&rcu_gp_seq, rcu_gp_seq + 1);
 
+    qemu_mutex_lock(&rcu_registry_lock);
     /*
      * Make the caller's updates visible to every reader before readers
      * can observe the new counter; pairs with smp_mb_placeholder() in
@@ -508,47 +684,30 @@ void synchronize_rcu(void)
      * one that stored an old snapshot is caught by the global barrier
      * before the first scan in wait_for_readers().
      */
-    qemu_mutex_lock(&rcu_registry_lock);
     if (RCU_HOST_TSO) {
+        /* TSO: local; the first scan's rcu_mb_global() is the global one. */
         smp_mb();
     } else {
         rcu_mb_global();
     }
-
     if (!QLIST_EMPTY(&registry)) {
-#if HOST_LONG_BITS < 64
-        /*
-         * A 32-bit counter could wrap while a reader is preempted between
-         * reading rcu_gp_ctr and storing its snapshot; flip a phase bit
-         * twice instead, waiting for the readers of each phase.
-         */
-        qatomic_set(&rcu_gp_ctr, rcu_gp_ctr ^ RCU_GP_CTR);
-        wait_for_readers(start);
-        qatomic_set(&rcu_gp_ctr, rcu_gp_ctr ^ RCU_GP_CTR);
-        wait_for_readers(start);
-#else
-        qatomic_set(&rcu_gp_ctr, rcu_gp_ctr + RCU_GP_CTR);
-        wait_for_readers(start);
-#endif
+        rcu_advance_and_wait(start);
     }
     qemu_mutex_unlock(&rcu_registry_lock);
 
     /*
      * The readers' critical sections happen before the caller frees
      * anything; the load-acquire of each ctr already ordered them, this
-     * orders the sequence update for pollers.
+     * orders the sequence update for pollers and pairs with the smp_mb()
+     * in poll_state_synchronize_rcu().
      */
     smp_mb();
     /* Release (besides the fence) so that TSan sees the pairing too. */
     qatomic_store_release(&rcu_gp_seq, rcu_gp_seq + 1);
     rcu_force_until_catch_up();
 
-    waited = now_ns() - start;
-    if (waited > (int64_t)stat_read(max_grace_period_ns)) {
-        __atomic_store_n(&stats.max_grace_period_ns, waited,
-                         __ATOMIC_RELAXED);
-    }
-    stat_add(grace_periods, 1);
+    stat64_max(&stats.max_grace_period_ns, now_ns() - start);
+    stat64_add(&stats.grace_periods, 1);
     rcu_in_grace_period = false;
     qemu_mutex_unlock(&rcu_sync_lock);
 }
@@ -556,17 +715,12 @@ void synchronize_rcu(void)
 void synchronize_rcu_expedited(void)
 {
     qatomic_inc(&rcu_expedite_count);
-    qemu_event_set(&rcu_poll_event);
-    stat_add(expedited_grace_periods, 1);
+    rcu_request_force();
+    stat64_add(&stats.expedited_grace_periods, 1);
     synchronize_rcu();
     qatomic_dec(&rcu_expedite_count);
 }
 
-/*
- * Forces the grace period in progress and the first one to start after
- * this call (the one a callback queued just before must wait for), even
- * if some other grace period forces in between.
- */
 static void rcu_advance_to(unsigned long *p, unsigned long target)
 {
     unsigned long cur = qatomic_read(p);
@@ -586,12 +740,15 @@ void force_rcu(void)
     rcu_advance_to(&rcu_force_until, get_state_synchronize_rcu());
     /* The caller's own call_rcu1() is ordered before this load. */
     rcu_advance_to(&rcu_force_cb_until, qatomic_read(&cbq.seq));
-    qemu_event_set(&rcu_poll_event);
+    rcu_request_force();
 }
 
 unsigned long get_state_synchronize_rcu(void)
 {
-    /* Order the caller's updates before reading the sequence. */
+    /*
+     * Order the caller's updates before reading the sequence; pairs with
+     * the smp_mb() before the sequence update in synchronize_rcu().
+     */
     smp_mb();
 
     /* The end of the next grace period to start after this point. */
@@ -603,7 +760,10 @@ bool poll_state_synchronize_rcu(unsigned long cookie)
     /* Acquire pairs with the store-release at the end of synchronize_rcu. */
     bool done = (long)(qatomic_load_acquire(&rcu_gp_seq) - cookie) >= 0;
 
-    /* Order the check before the caller's reclamation. */
+    /*
+     * Order the check before the caller's reclamation; pairs with the
+     * smp_mb() at the end of synchronize_rcu().
+     */
     smp_mb();
     return done;
 }
@@ -640,7 +800,7 @@ void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
     pending = cbq.call_count + 1;
     qatomic_set(&cbq.call_count, pending);
     qatomic_set(&cbq.seq, cbq.seq + 1);
-    __atomic_store_n(&cbq.queued, cbq.queued + 1, __ATOMIC_RELAXED);
+    stat64_set(&cbq.queued, stat64_get(&cbq.queued) + 1);
     rcu_cbq_lock_release();
 
     if (unlikely(qatomic_read(&rcu_call_rcu_thread_missing)) &&
@@ -652,7 +812,7 @@ void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
         qemu_event_set(&rcu_call_ready_event);
     }
     if ((unsigned long)pending == qatomic_read(&tunables.force_callbacks)) {
-        qemu_event_set(&rcu_poll_event);
+        rcu_request_force();
     }
 }
 
@@ -695,6 +855,7 @@ static void rcu_set_online(struct rcu_reader_data *self, bool online)
         smp_mb();
     } else {
         qatomic_set(&self->offline, true);
+        /* A release: pairs with the load-acquire in rcu_mb_global(). */
         qatomic_dec(&rcu_online.count);
     }
 }
@@ -725,7 +886,7 @@ static void rcu_wait_for_callbacks(void)
         }
         if (now_ns() - rcu_last_trim_ns >= gap_ns) {
             malloc_trim(RCU_TRIM_PAD);
-            stat_add(malloc_trims, 1);
+            stat64_add(&stats.malloc_trims, 1);
             rcu_last_trim_ns = now_ns();
             rcu_heap_dirty = false;
         }
@@ -733,11 +894,10 @@ static void rcu_wait_for_callbacks(void)
 #elif defined(CONFIG_MALLOC_TRIM)
     /* Inside QEMU: its own policy, a trim on every idle transition. */
     malloc_trim(RCU_TRIM_PAD);
-    stat_add(malloc_trims, 1);
+    stat64_add(&stats.malloc_trims, 1);
 #endif
     qemu_event_wait(&rcu_call_ready_event);
 }
-
 
 /*
  * Takes the whole queue as the next batch.  The previous batch's @done
@@ -761,6 +921,52 @@ static struct rcu_head *rcu_take_batch(long done, unsigned long *seq)
     return node;
 }
 
+/* Returns the next batch, sleeping (offline) while there is none. */
+static struct rcu_head *rcu_next_batch(long done, unsigned long *seq)
+{
+    struct rcu_head *node = rcu_take_batch(done, seq);
+
+    while (!node) {
+        if (!rcu_spin_for_callbacks()) {
+            /*
+             * Reset, then look again: a producer that finds the queue
+             * empty from now on sets the event after this reset.
+             */
+            qemu_event_reset(&rcu_call_ready_event);
+            node = rcu_take_batch(0, seq);
+            if (node) {
+                break;
+            }
+            rcu_wait_for_callbacks();
+        }
+        node = rcu_take_batch(0, seq);
+    }
+    return node;
+}
+
+/* Runs a batch in queueing order with the BQL held; returns its length. */
+static long rcu_run_batch(struct rcu_reader_data *self, struct rcu_head *node)
+{
+    long n = 0;
+
+    bql_lock();
+    rcu_set_online(self, true);
+    while (node) {
+        struct rcu_head *next = node->next;
+
+        /* A fork child re-queues what this thread has not run yet. */
+        qatomic_set(&rcu_batch.head, next);
+        /* Counted first: whoever sees the effect sees the count. */
+        stat64_set(&stats.callbacks_run, stat64_get(&stats.callbacks_run) + 1);
+        node->func(node);
+        node = next;
+        n++;
+    }
+    rcu_set_online(self, false);
+    bql_unlock();
+    return n;
+}
+
 static void *call_rcu_thread(void *opaque)
 {
     struct rcu_reader_data *self;
@@ -773,45 +979,11 @@ static void *call_rcu_thread(void *opaque)
 
     for (;;) {
         unsigned long seq = 0;
-        struct rcu_head *node = rcu_take_batch(n, &seq);
-
-        n = 0;
-        while (!node) {
-            if (!rcu_spin_for_callbacks()) {
-                /*
-                 * Reset, then look again: a producer that finds the queue
-                 * empty from now on sets the event after this reset.
-                 */
-                qemu_event_reset(&rcu_call_ready_event);
-                node = rcu_take_batch(0, &seq);
-                if (node) {
-                    break;
-                }
-                rcu_wait_for_callbacks();
-            }
-            node = rcu_take_batch(0, &seq);
-        }
+        struct rcu_head *node = rcu_next_batch(n, &seq);
 
         synchronize_rcu();
         qatomic_set(&rcu_cb_gp_done, seq);
-
-        bql_lock();
-        rcu_set_online(self, true);
-        while (node) {
-            struct rcu_head *next = node->next;
-
-            /* A fork child re-queues what this thread has not run yet. */
-            qatomic_set(&rcu_batch.head, next);
-            /* Counted first: whoever sees the effect sees the count. */
-            __atomic_store_n(&stats.callbacks_run, stats.callbacks_run + 1,
-                             __ATOMIC_RELAXED);
-            node->func(node);
-            node = next;
-            n++;
-        }
-        rcu_set_online(self, false);
-        bql_unlock();
-
+        n = rcu_run_batch(self, node);
 #if defined(RCU_TRIM_POLICY)
         rcu_heap_dirty = true;
 #endif
@@ -842,17 +1014,10 @@ void drain_call_rcu(void)
         rcu_fatal("drain_call_rcu() called from an RCU callback: the "
                   "call_rcu thread would wait for itself forever");
     }
-    if (unlikely(get_ptr_rcu_reader()->depth)) {
-        rcu_fatal("drain_call_rcu() called inside an RCU read-side "
-                  "critical section: it would wait for itself forever");
-    }
-    if (unlikely(rcu_in_grace_period)) {
-        rcu_fatal("drain_call_rcu() called from a force_rcu notifier");
-    }
+    rcu_check_may_block("drain_call_rcu");
 
     memset(&drain, 0, sizeof(drain));
     qemu_event_init(&drain.done, false);
-
     locked = bql_locked();
     if (locked) {
         bql_unlock();
@@ -863,7 +1028,7 @@ void drain_call_rcu(void)
      * callback queued before it (by any thread) has run too.
      */
     qatomic_inc(&in_drain_call_rcu);
-    qemu_event_set(&rcu_poll_event);
+    rcu_request_force();
     call_rcu1(&drain.rcu, drain_rcu_callback);
     /* A blocked thread costs the grace period no membarrier. */
     rcu_set_online(self, false);
@@ -878,7 +1043,6 @@ void drain_call_rcu(void)
         bql_lock();
     }
 }
-
 
 static struct rcu_reader_data *rcu_registered_self(const char *what)
 {
@@ -908,7 +1072,11 @@ void rcu_thread_online(void)
 void rcu_quiesce(void)
 {
     rcu_registered_self("rcu_quiesce");
-    /* The reader's ctr is already 0 outside critical sections. */
+    /*
+     * The reader's ctr is already 0 outside critical sections; order the
+     * caller's earlier accesses like a section's end would, pairing with
+     * the writer's barrier before its scan.
+     */
     smp_mb();
 }
 
@@ -947,10 +1115,10 @@ void rcu_register_thread(void)
 
     if (unlikely(self->registered)) {
         rcu_fatal("rcu_register_thread() called twice by thread %d",
-                  reader_tid());
+                  qemu_get_thread_id());
     }
     assert(self->ctr == 0 && self->depth == 0);
-    self->tid = reader_tid();
+    self->tid = qemu_get_thread_id();
     self->offline = true;
     if (!rcu_exit_hooked) {
         rcu_exit_notifier.notify = rcu_thread_exit_notify;
@@ -1005,81 +1173,72 @@ void rcu_remove_force_rcu_notifier(Notifier *n)
     qemu_mutex_unlock(&rcu_registry_lock);
 }
 
-void rcu_get_stats(RcuStats *s)
+void rcu_get_stats_sized(RcuStats *s, size_t size)
 {
-    memset(s, 0, sizeof(*s));
-    s->grace_periods = stat_read(grace_periods);
-    s->forced_grace_periods = stat_read(forced_grace_periods);
-    s->expedited_grace_periods = stat_read(expedited_grace_periods);
-    s->force_rcu_notifier_calls = stat_read(force_rcu_notifier_calls);
-    s->callbacks_queued = __atomic_load_n(&cbq.queued, __ATOMIC_RELAXED);
-    s->callbacks_run = stat_read(callbacks_run);
-    s->malloc_trims = stat_read(malloc_trims);
-    s->membarriers_skipped = stat_read(membarriers_skipped);
-    s->stall_warnings = stat_read(stall_warnings);
-    s->max_grace_period_ns = stat_read(max_grace_period_ns);
+    RcuStats all = {
+        .grace_periods = stat64_get(&stats.grace_periods),
+        .forced_grace_periods = stat64_get(&stats.forced_grace_periods),
+        .expedited_grace_periods = stat64_get(&stats.expedited_grace_periods),
+        .force_rcu_notifier_calls =
+            stat64_get(&stats.force_rcu_notifier_calls),
+        .callbacks_queued = stat64_get(&cbq.queued),
+        .callbacks_run = stat64_get(&stats.callbacks_run),
+        .malloc_trims = stat64_get(&stats.malloc_trims),
+        .membarriers_skipped = stat64_get(&stats.membarriers_skipped),
+        .stall_warnings = stat64_get(&stats.stall_warnings),
+        .max_grace_period_ns = stat64_get(&stats.max_grace_period_ns),
+    };
+
 #ifdef QEMU_RCU_STANDALONE
-    s->membarrier_calls = qemu_membarrier_call_count() -
-                          rcu_membarrier_calls_base;
+    all.membarrier_calls = qemu_membarrier_call_count() -
+                           rcu_membarrier_calls_base;
 #endif
+    /* A caller built against an older, shorter RcuStats gets its part. */
+    memcpy(s, &all, MIN(size, sizeof(all)));
 }
 
-void rcu_stats_diff(RcuStats *d, const RcuStats *after,
-                    const RcuStats *before)
+void rcu_get_tunables_sized(RcuTunables *t, size_t size)
 {
-    d->grace_periods = after->grace_periods - before->grace_periods;
-    d->forced_grace_periods =
-        after->forced_grace_periods - before->forced_grace_periods;
-    d->expedited_grace_periods =
-        after->expedited_grace_periods - before->expedited_grace_periods;
-    d->force_rcu_notifier_calls =
-        after->force_rcu_notifier_calls - before->force_rcu_notifier_calls;
-    d->callbacks_queued = after->callbacks_queued - before->callbacks_queued;
-    d->callbacks_run = after->callbacks_run - before->callbacks_run;
-    d->malloc_trims = after->malloc_trims - before->malloc_trims;
-    d->membarrier_calls = after->membarrier_calls - before->membarrier_calls;
-    d->membarriers_skipped =
-        after->membarriers_skipped - before->membarriers_skipped;
-    d->stall_warnings = after->stall_warnings - before->stall_warnings;
-    d->max_grace_period_ns = after->max_grace_period_ns;
+    RcuTunables all = {
+        .force_callbacks = qatomic_read(&tunables.force_callbacks),
+        .poll_max_us = qatomic_read(&tunables.poll_max_us),
+        .force_after_us = qatomic_read(&tunables.force_after_us),
+        .stall_timeout_ms = qatomic_read(&tunables.stall_timeout_ms),
+        .trim_min_interval_ms = qatomic_read(&tunables.trim_min_interval_ms),
+        .trim_idle_us = qatomic_read(&tunables.trim_idle_us),
+    };
+
+    memcpy(t, &all, MIN(size, sizeof(all)));
 }
 
-void rcu_get_tunables(RcuTunables *t)
+void rcu_set_tunables_sized(const RcuTunables *t, size_t size)
 {
-    t->force_callbacks = qatomic_read(&tunables.force_callbacks);
-    t->poll_max_us = qatomic_read(&tunables.poll_max_us);
-    t->force_after_us = qatomic_read(&tunables.force_after_us);
-    t->stall_timeout_ms = qatomic_read(&tunables.stall_timeout_ms);
-    t->trim_min_interval_ms = qatomic_read(&tunables.trim_min_interval_ms);
-    t->trim_idle_us = qatomic_read(&tunables.trim_idle_us);
-}
+    RcuTunables all;
 
-void rcu_set_tunables(const RcuTunables *t)
-{
-    qatomic_set(&tunables.force_callbacks, MAX(t->force_callbacks, 1));
-    qatomic_set(&tunables.poll_max_us, MAX(t->poll_max_us, 1));
-    qatomic_set(&tunables.force_after_us, t->force_after_us);
-    qatomic_set(&tunables.stall_timeout_ms, t->stall_timeout_ms);
-    qatomic_set(&tunables.trim_min_interval_ms, t->trim_min_interval_ms);
-    qatomic_set(&tunables.trim_idle_us, t->trim_idle_us);
+    /* Fields an older, shorter RcuTunables lacks keep their values. */
+    rcu_get_tunables_sized(&all, sizeof(all));
+    memcpy(&all, t, MIN(size, sizeof(all)));
+    qatomic_set(&tunables.force_callbacks, MAX(all.force_callbacks, 1));
+    qatomic_set(&tunables.poll_max_us, MAX(all.poll_max_us, 1));
+    qatomic_set(&tunables.force_after_us, all.force_after_us);
+    qatomic_set(&tunables.stall_timeout_ms, all.stall_timeout_ms);
+    qatomic_set(&tunables.trim_min_interval_ms, all.trim_min_interval_ms);
+    qatomic_set(&tunables.trim_idle_us, all.trim_idle_us);
     /* Wake both sleepers so that new values apply at once. */
-    qemu_event_set(&rcu_poll_event);
+    rcu_request_force();
     qemu_event_set(&rcu_call_ready_event);
 }
 
 static void rcu_tunable_from_env(const char *name, unsigned *value)
 {
     const char *s = getenv(name);
-    char *end;
-    unsigned long v;
+    unsigned int v;
 
     if (!s || !*s) {
         return;
     }
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *end || v > UINT_MAX) {
-        fprintf(stderr, "qemu-rcu: ignoring %s=%s: not a number\n", name, s);
+    if (qemu_strtoui(s, NULL, 10, &v) < 0) {
+        warn_report("ignoring %s=%s: not a number", name, s);
         return;
     }
     *value = v;
@@ -1107,7 +1266,8 @@ static void rcu_init_complete(void)
     rcu_cbq_lock_release();
     qemu_event_init(&rcu_gp_event, true);
     qemu_event_init(&rcu_call_ready_event, false);
-    qemu_event_init(&rcu_poll_event, false);
+    rcu_sleeper_init(&rcu_gp_sleeper);
+    rcu_sleeper_init(&rcu_poll_sleeper);
 }
 
 static void rcu_start_call_rcu_thread(void)
@@ -1187,7 +1347,7 @@ static void rcu_atfork_parent(void)
  * run go back to the head of the queue, unless the forker is the call_rcu
  * thread itself (fork() from a callback): it goes on running its batch in
  * the child and stays the child's call_rcu thread, so no callback runs
- * twice.
+ * twice.  Returns the number of callbacks still to run in the child.
  */
 static long rcu_child_requeue_batch(bool forker_runs_batch)
 {
@@ -1242,14 +1402,12 @@ static void rcu_atfork_child(void)
     if (atfork_took_bql) {
         bql_unlock();
     }
+    rcu_membarrier_calls_base = qemu_membarrier_call_count();
 #endif
 
     pending = rcu_child_requeue_batch(forker_runs_batch);
     memset(&stats, 0, sizeof(stats));
-    cbq.queued = pending;
-#ifdef QEMU_RCU_STANDALONE
-    rcu_membarrier_calls_base = qemu_membarrier_call_count();
-#endif
+    stat64_init(&cbq.queued, pending);
     in_drain_call_rcu = 0;
     rcu_expedite_count = 0;
     rcu_online.count = 0;

@@ -9,6 +9,7 @@
 #define QEMU_RCU_EXT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Counters since start-up (or since the last fork, in a child). */
@@ -26,14 +27,37 @@ typedef struct RcuStats {
     uint64_t max_grace_period_ns;     /* longest synchronize_rcu() wait */
 } RcuStats;
 
-void rcu_get_stats(RcuStats *stats);
+/*
+ * The size argument lets RcuStats grow at its end without breaking
+ * programs built against an older, shorter one (docs/abi.md).
+ */
+void rcu_get_stats_sized(RcuStats *stats, size_t size);
+#define rcu_get_stats(stats) rcu_get_stats_sized((stats), sizeof(*(stats)))
 
 /*
  * d = after - before, counter by counter; max_grace_period_ns is the
- * process-wide maximum and is copied from @after.
+ * process-wide maximum and is copied from @after.  Inline, so that it
+ * only ever touches the caller's own RcuStats layout.
  */
-void rcu_stats_diff(RcuStats *d, const RcuStats *after,
-                    const RcuStats *before);
+static inline void rcu_stats_diff(RcuStats *d, const RcuStats *after,
+                                  const RcuStats *before)
+{
+    d->grace_periods = after->grace_periods - before->grace_periods;
+    d->forced_grace_periods =
+        after->forced_grace_periods - before->forced_grace_periods;
+    d->expedited_grace_periods =
+        after->expedited_grace_periods - before->expedited_grace_periods;
+    d->force_rcu_notifier_calls =
+        after->force_rcu_notifier_calls - before->force_rcu_notifier_calls;
+    d->callbacks_queued = after->callbacks_queued - before->callbacks_queued;
+    d->callbacks_run = after->callbacks_run - before->callbacks_run;
+    d->malloc_trims = after->malloc_trims - before->malloc_trims;
+    d->membarrier_calls = after->membarrier_calls - before->membarrier_calls;
+    d->membarriers_skipped =
+        after->membarriers_skipped - before->membarriers_skipped;
+    d->stall_warnings = after->stall_warnings - before->stall_warnings;
+    d->max_grace_period_ns = after->max_grace_period_ns;
+}
 
 /*
  * Tunables.  Defaults are the values of QEMU's unified force-quiescent-
@@ -51,8 +75,11 @@ typedef struct RcuTunables {
     unsigned trim_idle_us;          /* idle time before trimming */
 } RcuTunables;
 
-void rcu_get_tunables(RcuTunables *t);
-void rcu_set_tunables(const RcuTunables *t);
+/* Sized like rcu_get_stats(); fields a shorter struct lacks are kept. */
+void rcu_get_tunables_sized(RcuTunables *t, size_t size);
+void rcu_set_tunables_sized(const RcuTunables *t, size_t size);
+#define rcu_get_tunables(t) rcu_get_tunables_sized((t), sizeof(*(t)))
+#define rcu_set_tunables(t) rcu_set_tunables_sized((t), sizeof(*(t)))
 
 /*
  * Makes the grace period in progress and the next one to start enter

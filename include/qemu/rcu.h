@@ -73,6 +73,12 @@ QEMU_DECLARE_CO_TLS(struct rcu_reader_data, rcu_reader)
 /* Reports an rcu_read_unlock() without a matching lock and aborts. */
 G_NORETURN void rcu_read_unlock_unbalanced(void) __attribute__((cold));
 
+/*
+ * Clears waiting and wakes the grace period that set it: the slow path
+ * of rcu_read_unlock(), taken only in the forced quiescent state.
+ */
+void rcu_read_unlock_wake(void) __attribute__((cold));
+
 static inline void rcu_read_lock(void)
 {
     struct rcu_reader_data *p_rcu_reader = get_ptr_rcu_reader();
@@ -117,8 +123,7 @@ static inline void rcu_read_unlock(void)
      */
     smp_mb_placeholder();
     if (unlikely(qatomic_read(&p_rcu_reader->waiting))) {
-        qatomic_set(&p_rcu_reader->waiting, false);
-        qemu_event_set(&rcu_gp_event);
+        rcu_read_unlock_wake();
     }
 }
 
@@ -155,9 +160,10 @@ void drain_call_rcu(void);
 #define call_rcu(head, func, field)                                       \
     call_rcu1(({                                                          \
         char __attribute__((unused))                                      \
-            rcu_head_must_be_first[-offsetof(typeof(*(head)), field)],    \
+            rcu_head_must_be_first[-offsetof(__typeof__(*(head)),         \
+                                             field)],                     \
             rcu_func_type_mismatch =                                      \
-                (func) - (void (*)(typeof(head)))(func);                  \
+                (func) - (void (*)(__typeof__(head)))(func);              \
         &(head)->field;                                                   \
     }), (RCUCBFunc *)(func))
 
@@ -165,7 +171,8 @@ void drain_call_rcu(void);
 #define g_free_rcu(obj, field)                                            \
     call_rcu1(({                                                          \
         char __attribute__((unused))                                      \
-            rcu_head_must_be_first[-offsetof(typeof(*(obj)), field)];     \
+            rcu_head_must_be_first[-offsetof(__typeof__(*(obj)),          \
+                                             field)];                     \
         &(obj)->field;                                                    \
     }), (RCUCBFunc *)g_free)
 
