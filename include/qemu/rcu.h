@@ -82,11 +82,19 @@ void rcu_read_unlock_wake(void) __attribute__((cold));
 static inline void rcu_read_lock(void)
 {
     struct rcu_reader_data *p_rcu_reader = get_ptr_rcu_reader();
+    unsigned depth = p_rcu_reader->depth;
     unsigned long ctr;
 
-    if (p_rcu_reader->depth++ > 0) {
+    /*
+     * depth is stored as a constant on the outermost lock and unlock, so
+     * that back-to-back sections carry no load-add-store dependency from
+     * one to the next through memory.
+     */
+    if (unlikely(depth > 0)) {
+        p_rcu_reader->depth = depth + 1;
         return;
     }
+    p_rcu_reader->depth = 1;
     /* An offline thread would miss the writer's barrier. */
     rcu_assert(!p_rcu_reader->offline);
 
@@ -103,13 +111,17 @@ static inline void rcu_read_lock(void)
 static inline void rcu_read_unlock(void)
 {
     struct rcu_reader_data *p_rcu_reader = get_ptr_rcu_reader();
+    unsigned depth = p_rcu_reader->depth;
 
-    if (unlikely(p_rcu_reader->depth == 0)) {
-        rcu_read_unlock_unbalanced();
-    }
-    if (--p_rcu_reader->depth > 0) {
+    /* One branch leaves both nesting and the unbalanced case off the path. */
+    if (depth != 1) {
+        if (unlikely(depth == 0)) {
+            rcu_read_unlock_unbalanced();
+        }
+        p_rcu_reader->depth = depth - 1;
         return;
     }
+    p_rcu_reader->depth = 0;
 
     /*
      * The section's accesses happen before ctr reads zero; pairs with

@@ -6,8 +6,12 @@
  */
 #include "qemu/osdep.h"
 #include "qemu/rcu.h"
+#ifndef BENCH_ANCHOR
 #include "qemu/rcu-ext.h"
+#endif
 #include "qemu/processor.h"
+
+#include <json-glib/json-glib.h>
 #include "qemu/sys_membarrier.h"
 
 #include "bench.h"
@@ -27,6 +31,22 @@ typedef struct BenchNode {
     BenchCounter *done;
 } BenchNode;
 
+/*
+ * Built with BENCH_ANCHOR (tests/bench/anchors.sh), this file drives
+ * QEMU's own util/rcu.c and include/qemu/rcu.h instead: BENCH_ANCHOR is
+ * the column's name, and there are no qemu-rcu extensions.
+ */
+#ifdef BENCH_ANCHOR
+static const char *qr_describe(void)
+{
+    return "QEMU's util/rcu.c, as Debian builds it: read side smp_mb()";
+}
+
+bool qemu_rcu_bench_membarrier(void)
+{
+    return false;
+}
+#else
 static const char *qr_describe(void)
 {
     return qemu_membarrier_enabled() ?
@@ -40,6 +60,7 @@ bool qemu_rcu_bench_membarrier(void)
 {
     return qemu_membarrier_enabled();
 }
+#endif
 
 static void qr_main_init(void)
 {
@@ -97,10 +118,12 @@ static void qr_synchronize(void)
     synchronize_rcu();
 }
 
+#ifndef BENCH_ANCHOR
 static void qr_synchronize_expedited(void)
 {
     synchronize_rcu_expedited();
 }
+#endif
 
 static void *qr_alloc_callbacks(size_t n)
 {
@@ -176,31 +199,48 @@ static uint64_t qr_kickable_reader_loop(const bool *stop, bool *inside)
     return kicks;
 }
 
+#ifndef BENCH_ANCHOR
+static void qr_json_uint(JsonBuilder *b, const char *name, uint64_t v)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_add_int_value(b, v);
+}
+
 static char *qr_stats_json(void)
 {
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonNode) root = NULL;
     RcuStats s;
     RcuTunables t;
 
     rcu_get_stats(&s);
     rcu_get_tunables(&t);
-    return g_strdup_printf(
-        "{\"grace_periods\": %" PRIu64 ", \"forced_grace_periods\": %" PRIu64
-        ", \"expedited_grace_periods\": %" PRIu64
-        ", \"force_rcu_notifier_calls\": %" PRIu64
-        ", \"callbacks_run\": %" PRIu64 ", \"malloc_trims\": %" PRIu64
-        ", \"membarrier_calls\": %" PRIu64
-        ", \"membarriers_skipped\": %" PRIu64
-        ", \"max_grace_period_ns\": %" PRIu64
-        ", \"force_callbacks\": %u, \"poll_max_us\": %u"
-        ", \"force_after_us\": %u}",
-        s.grace_periods, s.forced_grace_periods, s.expedited_grace_periods,
-        s.force_rcu_notifier_calls, s.callbacks_run, s.malloc_trims,
-        s.membarrier_calls, s.membarriers_skipped, s.max_grace_period_ns,
-        t.force_callbacks, t.poll_max_us, t.force_after_us);
+    json_builder_begin_object(b);
+    qr_json_uint(b, "grace_periods", s.grace_periods);
+    qr_json_uint(b, "forced_grace_periods", s.forced_grace_periods);
+    qr_json_uint(b, "expedited_grace_periods", s.expedited_grace_periods);
+    qr_json_uint(b, "force_rcu_notifier_calls", s.force_rcu_notifier_calls);
+    qr_json_uint(b, "callbacks_run", s.callbacks_run);
+    qr_json_uint(b, "malloc_trims", s.malloc_trims);
+    qr_json_uint(b, "membarrier_calls", s.membarrier_calls);
+    qr_json_uint(b, "membarriers_skipped", s.membarriers_skipped);
+    qr_json_uint(b, "max_grace_period_ns", s.max_grace_period_ns);
+    qr_json_uint(b, "force_callbacks", t.force_callbacks);
+    qr_json_uint(b, "poll_max_us", t.poll_max_us);
+    qr_json_uint(b, "force_after_us", t.force_after_us);
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    return json_to_string(root, false);
 }
 
+#endif
+
 const BenchFlavour bench_qemu_rcu = {
+#ifdef BENCH_ANCHOR
+    .name = BENCH_ANCHOR,
+#else
     .name = "qemu-rcu",
+#endif
     .describe = qr_describe,
     .main_init = qr_main_init,
     .thread_init = qr_thread_init,
@@ -208,11 +248,16 @@ const BenchFlavour bench_qemu_rcu = {
     .read_loop = qr_read_loop,
     .section_loop = qr_section_loop,
     .synchronize = qr_synchronize,
+#ifndef BENCH_ANCHOR
     .synchronize_expedited = qr_synchronize_expedited,
+    .stats_json = qr_stats_json,
+    .kick_in_grace_period = true,
+#elif !defined(BENCH_ANCHOR_DRAIN_ONLY_KICK)
+    .kick_in_grace_period = true,
+#endif
     .alloc_callbacks = qr_alloc_callbacks,
     .free_callbacks = qr_free_callbacks,
     .enqueue = qr_enqueue,
     .barrier = qr_barrier,
     .kickable_reader_loop = qr_kickable_reader_loop,
-    .stats_json = qr_stats_json,
 };

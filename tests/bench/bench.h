@@ -103,6 +103,12 @@ typedef struct BenchFlavour {
      * notifiers.
      */
     uint64_t (*kickable_reader_loop)(const bool *stop, bool *inside);
+    /*
+     * Whether synchronize_rcu() itself fires the notifiers of a stuck
+     * reader.  QEMU 10.0 fires them only inside drain_call_rcu(): there
+     * a grace period with the stuck reader never ends.
+     */
+    bool kick_in_grace_period;
 
     /* Optional: appends library statistics to the report (JSON object). */
     char *(*stats_json)(void);

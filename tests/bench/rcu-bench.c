@@ -12,14 +12,24 @@
  */
 #include "qemu/osdep.h"
 
+#include <json-glib/json-glib.h>
 #include <math.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
 #include "bench.h"
 
+/*
+ * The columns.  qemu-10.0, qemu-10.2 (the anchors, QEMU's own rcu.c,
+ * see tests/bench/anchors.sh) and qemu-rcu-fences are filled by child
+ * processes: the first two run another executable (--anchor), the last
+ * this one with QEMU_RCU_MEMBARRIER=0 (--both-modes).
+ */
 enum {
+    FL_Q100,
+    FL_Q102,
     FL_QEMU,
+    FL_FENCES,
     FL_MEMB,
     FL_MB,
     FL_QSBR,
@@ -27,12 +37,19 @@ enum {
 };
 
 static const char *const flavour_names[FL_COUNT] = {
-    "qemu-rcu", "urcu-memb", "urcu-mb", "urcu-qsbr",
+    "qemu-10.0", "qemu-10.2", "qemu-rcu", "qemu-rcu-fences",
+    "urcu-memb", "urcu-mb", "urcu-qsbr",
 };
+
+/* Filled by a child's run, see above. */
+static const char *flavour_child_desc[FL_COUNT];
 
 /* NULL: liburcu (or that flavour) was not found at build time. */
 static const BenchFlavour *const flavours_built[FL_COUNT] = {
+    NULL,
+    NULL,
     &bench_qemu_rcu,
+    NULL,
 #ifdef HAVE_URCU_MEMB
     &bench_urcu_memb,
 #else
@@ -60,6 +77,7 @@ typedef struct BenchParams {
     char *json_file;
     char *json_run_file;
     char *only;
+    char **anchors;
     int threads;
     int read_ms;
     int sync_samples;
@@ -462,13 +480,18 @@ static bool sampling_done(int done, int samples, int64_t start)
             bench_now_ns() - start > (int64_t)params.max_ms * 1000000);
 }
 
-/* Nanoseconds per read-side critical section, averaged over threads. */
+/*
+ * CPU nanoseconds per read-side critical section over all threads: their
+ * CPU time over their sections, so that a thread that a busy machine
+ * hardly let run weighs by what it did (a per-thread average would
+ * divide its start-up cost by a handful of sections).
+ */
 static double measure_read_side(const BenchFlavour *fl, int nthreads)
 {
     g_autofree Worker *w = g_new0(Worker, nthreads);
     pthread_barrier_t start;
     bool stop = false;
-    double sum = 0;
+    double cpu = 0, sections = 0;
 
     pthread_barrier_init(&start, NULL, nthreads + 1);
     for (int i = 0; i < nthreads; i++) {
@@ -483,10 +506,11 @@ static double measure_read_side(const BenchFlavour *fl, int nthreads)
     __atomic_store_n(&stop, true, __ATOMIC_RELAXED);
     for (int i = 0; i < nthreads; i++) {
         pthread_join(w[i].thread, NULL);
-        sum += (double)(w[i].t1 - w[i].t0) / MAX(w[i].result, 1);
+        cpu += w[i].t1 - w[i].t0;
+        sections += w[i].result;
     }
     pthread_barrier_destroy(&start);
-    return sum / nthreads;
+    return sections ? cpu / sections : NAN;
 }
 
 /* @reader: the kickable reader to wait for before each sample, or NULL */
@@ -535,7 +559,7 @@ static GArray *sample_callback_latency(const BenchFlavour *fl, int samples,
 }
 
 static GArray *sample_barrier_latency(const BenchFlavour *fl, int samples,
-                                      int gap_us)
+                                      int gap_us, Worker *reader)
 {
     GArray *s = g_array_new(false, false, sizeof(int64_t));
     int64_t start = bench_now_ns();
@@ -544,6 +568,7 @@ static GArray *sample_barrier_latency(const BenchFlavour *fl, int samples,
         int64_t t0;
 
         g_usleep(gap_us);
+        wait_inside(reader);
         t0 = bench_now_ns();
         fl->barrier();
         t0 = bench_now_ns() - t0;
@@ -585,13 +610,21 @@ static void measure_call_rcu(const BenchFlavour *fl, int producers,
             worker_start(&w[i]);
         }
         pthread_barrier_wait(&start);
-        t0 = bench_now_ns();
         bench_counter_wait(&done);
-        t_all = bench_now_ns() - t0;
+        t_all = bench_now_ns();
+        /*
+         * On a busy machine the producers may be done before this thread
+         * returns from the barrier: time from the first one's start.
+         */
+        t0 = INT64_MAX;
         for (int i = 0; i < producers; i++) {
             pthread_join(w[i].thread, NULL);
+            t0 = MIN(t0, w[i].t0);
+        }
+        for (int i = 0; i < producers; i++) {
             t_enq = MAX(t_enq, w[i].t1 - t0);
         }
+        t_all -= t0;
         g_array_append_val(totals, t_all);
         g_array_append_val(enqueues, t_enq);
         pthread_barrier_destroy(&start);
@@ -735,7 +768,7 @@ static void run_idle_latency(void)
         record(cb_med, cb_p99, f, s, 1e3);
         g_array_free(s, true);
         s = sample_barrier_latency(fl, params.latency_samples,
-                                   params.gap_us);
+                                   params.gap_us, NULL);
         record(dr_med, dr_p99, f, s, 1e3);
         g_array_free(s, true);
     }
@@ -756,6 +789,8 @@ static void run_forcing(void)
                           "callback latency, kickable stuck reader, p99");
     Row *sy_med = row_new("sync_stuck_reader_median_ms", "ms",
                           "synchronize_rcu, kickable stuck reader, median");
+    Row *dr_med = row_new("drain_stuck_reader_median_ms", "ms",
+                          "drain_call_rcu, kickable stuck reader, median");
     Row *ex_med = row_new("expedited_idle_median_us", "us",
                           "synchronize_rcu_expedited idle, median");
     Row *ex_p99 = row_new("expedited_idle_p99_us", "us",
@@ -767,14 +802,17 @@ static void run_forcing(void)
     for (int f = 0; f < FL_COUNT; f++) {
         const BenchFlavour *fl = flavours[f];
         bool kickable = fl && fl->kickable_reader_loop;
+        /* Without it, a grace period with the stuck reader never ends. */
+        bool kick_gp = kickable && fl->kick_in_grace_period;
         bool expedited = fl && fl->synchronize_expedited;
         bool stop;
         Worker *w;
         GArray *s;
 
-        mark_na(cb_med, fl, f, kickable);
-        mark_na(cb_p99, fl, f, kickable);
-        mark_na(sy_med, fl, f, kickable);
+        mark_na(cb_med, fl, f, kick_gp);
+        mark_na(cb_p99, fl, f, kick_gp);
+        mark_na(sy_med, fl, f, kick_gp);
+        mark_na(dr_med, fl, f, kickable);
         mark_na(ex_med, fl, f, expedited);
         mark_na(ex_p99, fl, f, expedited);
         mark_na(ex_stuck, fl, f, expedited && kickable);
@@ -789,11 +827,16 @@ static void run_forcing(void)
             continue;
         }
         w = background_start(fl, W_KICKABLE, &stop);
-        s = sample_callback_latency(fl, params.stall_samples, 1000, w);
-        record(cb_med, cb_p99, f, s, 1e6);
-        g_array_free(s, true);
-        s = sample_op(fl->synchronize, params.stall_samples, w);
-        record(sy_med, NULL, f, s, 1e6);
+        if (kick_gp) {
+            s = sample_callback_latency(fl, params.stall_samples, 1000, w);
+            record(cb_med, cb_p99, f, s, 1e6);
+            g_array_free(s, true);
+            s = sample_op(fl->synchronize, params.stall_samples, w);
+            record(sy_med, NULL, f, s, 1e6);
+            g_array_free(s, true);
+        }
+        s = sample_barrier_latency(fl, params.stall_samples, 1000, w);
+        record(dr_med, NULL, f, s, 1e6);
         g_array_free(s, true);
         if (expedited) {
             s = sample_op(fl->synchronize_expedited, params.sync_samples, w);
@@ -826,153 +869,236 @@ static char *format_value(const Row *r, int f)
     return g_strdup_printf("%.0f", v);
 }
 
-static double ratio(const Row *r, int f)
+/* a / b for the same row, NAN when either is missing. */
+static double ratio2(const Row *r, int a, int b)
 {
-    double a = r->v[FL_QEMU], b = r->v[f];
+    double x = r->v[a], y = r->v[b];
 
-    if (isnan(a) || isnan(b) || b <= 0) {
+    if (r->na[a] || r->na[b] || isnan(x) || isnan(y) || y <= 0) {
         return NAN;
     }
-    return a / b;
+    return x / y;
 }
 
-static char *format_ratio(const Row *r, int f)
+static double ratio(const Row *r, int f)
 {
-    double q = ratio(r, f);
+    return ratio2(r, FL_QEMU, f);
+}
 
+/* qemu-rcu against the better of QEMU 10.0 and 10.2 for this row. */
+static double ratio_best_anchor(const Row *r)
+{
+    double a = ratio(r, FL_Q100), b = ratio(r, FL_Q102);
+
+    if (isnan(a)) {
+        return b;
+    }
+    return isnan(b) ? a : MIN(a, b);
+}
+
+static char *format_ratio_value(double q)
+{
     return isnan(q) ? g_strdup("-") :
            g_strdup_printf(q < 10 ? "%.2fx" : "%.0fx", q);
+}
+
+/* Whether any row has a value (or n/a) in column @f. */
+static bool column_used(int f)
+{
+    for (guint i = 0; i < rows->len; i++) {
+        Row *r = g_ptr_array_index(rows, i);
+
+        if (r->na[f] || !isnan(r->v[f])) {
+            return true;
+        }
+    }
+    return false;
 }
 
 #define LABEL_WIDTH 50
 
 static void print_table(void)
 {
-    GString *sep = g_string_new(NULL);
+    bool used[FL_COUNT];
+    int width = LABEL_WIDTH + 5 + 4 * 9;
 
+    for (int f = 0; f < FL_COUNT; f++) {
+        used[f] = column_used(f);
+        width += used[f] ? 11 : 0;
+    }
     printf("%-*s %-4s", LABEL_WIDTH, "figure", "unit");
     for (int f = 0; f < FL_COUNT; f++) {
-        printf(" %10s", flavour_names[f]);
+        if (used[f]) {
+            printf(" %10.10s", flavour_names[f]);
+        }
     }
-    printf(" %8s %8s\n", "vs memb", "vs mb");
-    g_string_append_len(sep, "----------------------------------------"
-                        "----------------------------------------"
-                        "----------------------------------------",
-                        LABEL_WIDTH + 5 + 11 * FL_COUNT + 18);
-    printf("%s\n", sep->str);
-    g_string_free(sep, true);
+    printf(" %8s %8s %8s %8s\n", "vs QEMU", "vs memb", "vs mb", "fnc/mb");
+    for (int i = 0; i < width; i++) {
+        putchar('-');
+    }
+    putchar('\n');
 
     for (guint i = 0; i < rows->len; i++) {
         Row *r = g_ptr_array_index(rows, i);
+        g_autofree char *q = format_ratio_value(ratio_best_anchor(r));
+        g_autofree char *m = format_ratio_value(ratio(r, FL_MEMB));
+        g_autofree char *b = format_ratio_value(ratio(r, FL_MB));
+        g_autofree char *fb = format_ratio_value(ratio2(r, FL_FENCES,
+                                                        FL_MB));
 
         printf("%-*s %-4s", LABEL_WIDTH, r->label, r->unit);
         for (int f = 0; f < FL_COUNT; f++) {
-            g_autofree char *s = format_value(r, f);
+            g_autofree char *s = NULL;
 
+            if (!used[f]) {
+                continue;
+            }
+            s = format_value(r, f);
             printf(" %10s", s);
         }
-        {
-            g_autofree char *m = format_ratio(r, FL_MEMB);
-            g_autofree char *b = format_ratio(r, FL_MB);
-
-            printf(" %8s %8s\n", m, b);
-        }
+        printf(" %8s %8s %8s %8s\n", q, m, b, fb);
     }
+    printf("\nvs QEMU: qemu-rcu / the better of qemu-10.0 and qemu-10.2; "
+           "vs memb, vs mb: qemu-rcu / liburcu;\nfnc/mb: qemu-rcu-fences / "
+           "urcu-mb (the same guarantee: fences on the read side).\n");
+    printf("n/a: liburcu has no force_rcu notifiers and no expedited grace "
+           "period; QEMU has no expedited grace period, and QEMU 10.0 fires\n"
+           "the notifiers only inside drain_call_rcu(), so a callback or "
+           "synchronize_rcu() waits for the stuck reader forever.\n");
 }
 
-static void json_string(GString *j, const char *s)
+static void json_add_number(JsonBuilder *b, const char *name, double v)
 {
-    g_string_append_c(j, '"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') {
-            g_string_append_c(j, '\\');
-        }
-        g_string_append_c(j, *s);
-    }
-    g_string_append_c(j, '"');
-}
-
-static void json_number(GString *j, double v)
-{
-    if (isnan(v)) {
-        g_string_append(j, "null");
+    json_builder_set_member_name(b, name);
+    if (isnan(v) || isinf(v)) {
+        json_builder_add_null_value(b);
     } else {
-        g_string_append_printf(j, "%.6g", v);
+        json_builder_add_double_value(b, v);
     }
+}
+
+static void json_add_int(JsonBuilder *b, const char *name, gint64 v)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_add_int_value(b, v);
+}
+
+static void json_add_string(JsonBuilder *b, const char *name,
+                            const char *v)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_add_string_value(b, v);
+}
+
+static void json_add_bool(JsonBuilder *b, const char *name, bool v)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_add_boolean_value(b, v);
+}
+
+static const char *flavour_desc(int f)
+{
+    return flavours[f] ? flavours[f]->describe() : flavour_child_desc[f];
 }
 
 static char *run_json(void)
 {
-    GString *j = g_string_new("{\n  \"tool\": \"qemu-rcu-bench\"");
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = NULL;
     struct utsname u;
+    double load[3] = { NAN, NAN, NAN };
 
     uname(&u);
-    g_string_append_printf(j, ",\n  \"cpus\": %ld,\n  \"kernel\": ",
-                           sysconf(_SC_NPROCESSORS_ONLN));
-    json_string(j, u.release);
-    g_string_append(j, ",\n  \"liburcu\": ");
-    json_string(j, URCU_VERSION);
-    g_string_append_printf(j, ",\n  \"quick\": %s,\n  \"membarrier\": %s",
-                           params.quick ? "true" : "false",
-                           qemu_rcu_bench_membarrier() ? "true" : "false");
-    g_string_append(j, ",\n  \"other_load\": ");
-    json_number(j, other_load);
-    g_string_append_printf(j, ",\n  \"params\": {\"threads\": %d, "
-                           "\"read_ms\": %d, \"sync_samples\": %d, "
-                           "\"max_ms\": %d, \"callbacks\": %d, "
-                           "\"repeat\": %d, \"latency_samples\": %d, "
-                           "\"stall_samples\": %d, \"section_ns\": %d, "
-                           "\"gap_us\": %d, \"rounds\": %d, "
-                           "\"pinned\": %s}",
-                           params.threads, params.read_ms,
-                           params.sync_samples, params.max_ms,
-                           params.callbacks, params.repeat,
-                           params.latency_samples, params.stall_samples,
-                           params.section_ns, params.gap_us, params.rounds,
-                           params.no_pin ? "false" : "true");
-    g_string_append(j, ",\n  \"flavours\": {");
-    for (int f = 0, n = 0; f < FL_COUNT; f++) {
-        if (flavours[f]) {
-            g_string_append_printf(j, "%s\n    ", n++ ? "," : "");
-            json_string(j, flavour_names[f]);
-            g_string_append(j, ": ");
-            json_string(j, flavours[f]->describe());
+    getloadavg(load, 3);
+    json_builder_begin_object(b);
+    json_add_string(b, "tool", "qemu-rcu-bench");
+    json_add_int(b, "cpus", sysconf(_SC_NPROCESSORS_ONLN));
+    json_add_string(b, "kernel", u.release);
+    json_add_string(b, "liburcu", URCU_VERSION);
+    json_add_bool(b, "quick", params.quick);
+    json_add_bool(b, "membarrier", qemu_rcu_bench_membarrier());
+    json_add_number(b, "other_load", other_load);
+    json_add_number(b, "load_average", load[0]);
+
+    json_builder_set_member_name(b, "params");
+    json_builder_begin_object(b);
+    json_add_int(b, "threads", params.threads);
+    json_add_int(b, "read_ms", params.read_ms);
+    json_add_int(b, "sync_samples", params.sync_samples);
+    json_add_int(b, "max_ms", params.max_ms);
+    json_add_int(b, "callbacks", params.callbacks);
+    json_add_int(b, "repeat", params.repeat);
+    json_add_int(b, "latency_samples", params.latency_samples);
+    json_add_int(b, "stall_samples", params.stall_samples);
+    json_add_int(b, "section_ns", params.section_ns);
+    json_add_int(b, "gap_us", params.gap_us);
+    json_add_int(b, "rounds", params.rounds);
+    json_add_bool(b, "pinned", !params.no_pin);
+    json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "flavours");
+    json_builder_begin_object(b);
+    for (int f = 0; f < FL_COUNT; f++) {
+        if (flavour_desc(f)) {
+            json_add_string(b, flavour_names[f], flavour_desc(f));
         }
     }
-    g_string_append(j, "\n  },\n  \"rows\": [");
+    json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "rows");
+    json_builder_begin_array(b);
     for (guint i = 0; i < rows->len; i++) {
         Row *r = g_ptr_array_index(rows, i);
 
-        g_string_append_printf(j, "%s\n    {\"key\": ", i ? "," : "");
-        json_string(j, r->key);
-        g_string_append(j, ", \"label\": ");
-        json_string(j, r->label);
-        g_string_append(j, ", \"unit\": ");
-        json_string(j, r->unit);
+        json_builder_begin_object(b);
+        json_add_string(b, "key", r->key);
+        json_add_string(b, "label", r->label);
+        json_add_string(b, "unit", r->unit);
         for (int f = 0; f < FL_COUNT; f++) {
-            g_string_append(j, ", ");
-            json_string(j, flavour_names[f]);
-            g_string_append(j, ": ");
-            json_number(j, r->na[f] ? NAN : r->v[f]);
+            json_add_number(b, flavour_names[f],
+                            r->na[f] ? NAN : r->v[f]);
         }
-        g_string_append(j, ", \"ratio_vs_memb\": ");
-        json_number(j, ratio(r, FL_MEMB));
-        g_string_append(j, ", \"ratio_vs_mb\": ");
-        json_number(j, ratio(r, FL_MB));
-        g_string_append(j, "}");
+        json_builder_set_member_name(b, "na");
+        json_builder_begin_array(b);
+        for (int f = 0; f < FL_COUNT; f++) {
+            if (r->na[f]) {
+                json_builder_add_string_value(b, flavour_names[f]);
+            }
+        }
+        json_builder_end_array(b);
+        json_add_number(b, "ratio_vs_best_qemu", ratio_best_anchor(r));
+        json_add_number(b, "ratio_vs_memb", ratio(r, FL_MEMB));
+        json_add_number(b, "ratio_vs_mb", ratio(r, FL_MB));
+        json_add_number(b, "ratio_fences_vs_mb",
+                        ratio2(r, FL_FENCES, FL_MB));
+        json_builder_end_object(b);
     }
-    g_string_append(j, "\n  ],\n  \"stats\": {");
-    for (int f = 0, n = 0; f < FL_COUNT; f++) {
-        if (flavours[f] && flavours[f]->stats_json) {
-            g_autofree char *st = flavours[f]->stats_json();
+    json_builder_end_array(b);
 
-            g_string_append_printf(j, "%s\n    ", n++ ? "," : "");
-            json_string(j, flavour_names[f]);
-            g_string_append_printf(j, ": %s", st);
+    json_builder_set_member_name(b, "stats");
+    json_builder_begin_object(b);
+    for (int f = 0; f < FL_COUNT; f++) {
+        g_autofree char *st = NULL;
+        JsonNode *node;
+
+        if (!flavours[f] || !flavours[f]->stats_json) {
+            continue;
+        }
+        st = flavours[f]->stats_json();
+        node = json_from_string(st, NULL);
+        if (node) {
+            json_builder_set_member_name(b, flavour_names[f]);
+            json_builder_add_value(b, node);
         }
     }
-    g_string_append(j, "\n  }\n}");
-    return g_string_free(j, false);
+    json_builder_end_object(b);
+    json_builder_end_object(b);
+
+    root = json_builder_get_root(b);
+    json_generator_set_root(gen, root);
+    json_generator_set_pretty(gen, true);
+    return json_generator_to_data(gen, NULL);
 }
 
 static void write_file(const char *path, const char *text)
@@ -1054,6 +1180,9 @@ static void print_header(void)
            params.latency_samples, params.gap_us, params.stall_samples,
            params.section_ns);
     for (int f = 0; f < FL_COUNT; f++) {
+        if (f == FL_Q100 || f == FL_Q102 || f == FL_FENCES) {
+            continue;
+        }
         printf("  %-10s %s\n", flavour_names[f],
                flavours[f] ? flavours[f]->describe() :
                flavours_built[f] ? "not selected (--only)" :
@@ -1068,7 +1197,7 @@ static void print_qemu_stats(void)
 {
     g_autofree char *st = NULL;
 
-    if (!flavours[FL_QEMU]) {
+    if (!flavours[FL_QEMU] || !flavours[FL_QEMU]->stats_json) {
         return;
     }
     st = flavours[FL_QEMU]->stats_json();
@@ -1076,16 +1205,20 @@ static void print_qemu_stats(void)
 }
 
 /*
- * --both-modes: run again in a child whose qemu-rcu uses the other
- * barrier mode, and collect its JSON.
+ * Runs @exe (this program or an anchor built from it) with the same
+ * parameters for its qemu-rcu column only, and copies that column into
+ * column @into of this run's rows.  @fences: with QEMU_RCU_MEMBARRIER=0.
  */
-static char *run_other_mode(void)
+static void run_child(const char *exe, bool fences, int into)
 {
     g_autofree char *tmp = NULL;
+    g_autofree char *json = NULL;
     g_autoptr(GError) err = NULL;
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(JsonParser) parser = json_parser_new();
     g_auto(GStrv) envp = g_get_environ();
-    char *json = NULL;
+    JsonObject *root, *fl;
+    JsonArray *crow;
     int fd, status;
 
     fd = g_file_open_tmp("qemu-rcu-bench-XXXXXX.json", &tmp, &err);
@@ -1095,13 +1228,11 @@ static char *run_other_mode(void)
     }
     close(fd);
 
-    g_ptr_array_add(argv, g_strdup("/proc/self/exe"));
+    g_ptr_array_add(argv, g_strdup(exe));
     if (params.quick) {
         g_ptr_array_add(argv, g_strdup("--quick"));
     }
-    if (params.only) {
-        g_ptr_array_add(argv, g_strdup_printf("--only=%s", params.only));
-    }
+    g_ptr_array_add(argv, g_strdup("--only=qemu-rcu"));
     g_ptr_array_add(argv, g_strdup_printf("--threads=%d", params.threads));
     g_ptr_array_add(argv, g_strdup_printf("--read-ms=%d", params.read_ms));
     g_ptr_array_add(argv, g_strdup_printf("--sync-samples=%d",
@@ -1124,27 +1255,56 @@ static char *run_other_mode(void)
     g_ptr_array_add(argv, g_strdup_printf("--json-run=%s", tmp));
     g_ptr_array_add(argv, NULL);
 
-    if (qemu_rcu_bench_membarrier()) {
+    if (fences) {
         envp = g_environ_setenv(envp, "QEMU_RCU_MEMBARRIER", "0", true);
-        printf("\n=== again with QEMU_RCU_MEMBARRIER=0 (fence fallback) "
-               "===\n\n");
-    } else {
-        envp = g_environ_unsetenv(envp, "QEMU_RCU_MEMBARRIER");
-        printf("\n=== again without QEMU_RCU_MEMBARRIER=0 ===\n\n");
     }
     fflush(stdout);
+    fprintf(stderr, "qemu-rcu-bench: running the %s column (%s)...\n",
+            flavour_names[into], exe);
 
-    if (!g_spawn_sync(NULL, (char **)argv->pdata, envp, G_SPAWN_DEFAULT,
-                      NULL, NULL, NULL, NULL, &status, &err) ||
+    if (!g_spawn_sync(NULL, (char **)argv->pdata, envp,
+                      G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                      &status, &err) ||
         !g_spawn_check_wait_status(status, &err) ||
-        !g_file_get_contents(tmp, &json, NULL, &err)) {
-        fprintf(stderr, "qemu-rcu-bench: second mode failed: %s\n",
-                err->message);
+        !g_file_get_contents(tmp, &json, NULL, &err) ||
+        !json_parser_load_from_data(parser, json, -1, &err)) {
+        fprintf(stderr, "qemu-rcu-bench: %s column failed: %s\n",
+                flavour_names[into], err->message);
         unlink(tmp);
-        exit(1);
+        return;
     }
     unlink(tmp);
-    return json;
+
+    root = json_node_get_object(json_parser_get_root(parser));
+    fl = json_object_get_object_member(root, "flavours");
+    if (fl && json_object_has_member(fl, "qemu-rcu")) {
+        flavour_child_desc[into] =
+            g_strdup(json_object_get_string_member(fl, "qemu-rcu"));
+    }
+    crow = json_object_get_array_member(root, "rows");
+    for (guint i = 0; crow && i < json_array_get_length(crow); i++) {
+        JsonObject *o = json_array_get_object_element(crow, i);
+        const char *key = json_object_get_string_member(o, "key");
+        JsonArray *na = json_object_get_array_member(o, "na");
+        JsonNode *v = json_object_get_member(o, "qemu-rcu");
+
+        for (guint j = 0; j < rows->len; j++) {
+            Row *r = g_ptr_array_index(rows, j);
+
+            if (strcmp(r->key, key)) {
+                continue;
+            }
+            if (v && !json_node_is_null(v)) {
+                r->v[into] = json_node_get_double(v);
+            }
+            for (guint k = 0; na && k < json_array_get_length(na); k++) {
+                if (!strcmp(json_array_get_string_element(na, k),
+                            "qemu-rcu")) {
+                    r->na[into] = true;
+                }
+            }
+        }
+    }
 }
 
 int main(int argc, char **argv)
@@ -1155,8 +1315,8 @@ int main(int argc, char **argv)
         { "json", 'j', 0, G_OPTION_ARG_FILENAME, &params.json_file,
           "Also write the results as JSON to FILE", "FILE" },
         { "both-modes", 'b', 0, G_OPTION_ARG_NONE, &params.both_modes,
-          "Run again with qemu-rcu in the other barrier mode "
-          "(QEMU_RCU_MEMBARRIER=0)", NULL },
+          "Fill the qemu-rcu-fences column: qemu-rcu again, in a child "
+          "process with QEMU_RCU_MEMBARRIER=0", NULL },
         { "no-pin", 0, 0, G_OPTION_ARG_NONE, &params.no_pin,
           "Do not pin the writer and the background reader to different "
           "CPUs", NULL },
@@ -1190,6 +1350,10 @@ int main(int argc, char **argv)
         { "gap-us", 0, 0, G_OPTION_ARG_INT, &params.gap_us,
           "Idle time before each idle-latency sample (2000; quick 200)",
           "US" },
+        { "anchor", 'a', 0, G_OPTION_ARG_STRING_ARRAY, &params.anchors,
+          "Fill the qemu-10.0 or qemu-10.2 column by running PATH, "
+          "qemu-rcu-bench built against that QEMU's rcu.c "
+          "(tests/bench/anchors.sh); repeatable", "qemu-10.x=PATH" },
         { "json-run", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
           &params.json_run_file, "Internal: write this run's JSON object",
           "FILE" },
@@ -1199,7 +1363,6 @@ int main(int argc, char **argv)
         g_option_context_new("- qemu-rcu next to liburcu, one run");
     g_autoptr(GError) err = NULL;
     g_autofree char *json = NULL;
-    g_autofree char *other = NULL;
 
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
@@ -1247,6 +1410,29 @@ int main(int argc, char **argv)
         cpu_snapshot(&end);
         other_load = cpu_other_load(&cpu_start, &end);
     }
+    /* The other columns, one child process each, after our own. */
+    if (params.both_modes && !params.json_run_file &&
+        qemu_rcu_bench_membarrier() && flavours[FL_QEMU]) {
+        run_child("/proc/self/exe", true, FL_FENCES);
+    }
+    for (int i = 0; params.anchors && params.anchors[i]; i++) {
+        const char *eq = strchr(params.anchors[i], '=');
+        int into = -1;
+
+        for (int f = FL_Q100; eq && f <= FL_Q102; f++) {
+            if (!strncmp(params.anchors[i], flavour_names[f],
+                         eq - params.anchors[i]) &&
+                strlen(flavour_names[f]) == eq - params.anchors[i]) {
+                into = f;
+            }
+        }
+        if (into < 0) {
+            fprintf(stderr, "qemu-rcu-bench: --anchor wants qemu-10.0=PATH "
+                    "or qemu-10.2=PATH, not '%s'\n", params.anchors[i]);
+            return 2;
+        }
+        run_child(eq + 1, false, into);
+    }
     print_table();
     if (!isnan(other_load)) {
         printf("\nother processes used %.0f%% of the CPUs during the run"
@@ -1260,15 +1446,8 @@ int main(int argc, char **argv)
     if (params.json_run_file) {
         write_file(params.json_run_file, json);
     }
-    if (params.both_modes && !params.json_run_file) {
-        other = run_other_mode();
-    }
     if (params.json_file) {
-        g_autofree char *doc =
-            g_strdup_printf("{\"runs\": [\n%s%s%s\n]}\n", json,
-                            other ? ",\n" : "", other ? other : "");
-
-        write_file(params.json_file, doc);
+        write_file(params.json_file, json);
     }
     g_ptr_array_free(rows, true);
     return 0;

@@ -23,12 +23,43 @@
  * (trim_idle_us=0 trim_min_interval_ms=0: a trim on every idle transition
  * like QEMU 10.0) and "no-trim", which needs a -Dmalloc_trim=disabled
  * build: such a build measures it itself, and an enabled build can run
- * one through --no-trim-bench=PATH.
+ * one through --no-trim-bench=PATH.  Two more columns, "qemu-10.0" and
+ * "qemu-10.2", come from this program built against QEMU's own rcu.c
+ * (tests/bench/anchors.sh --trim), whose call_rcu thread trims after
+ * every batch; it has no statistics, so its trim counts are "-".
  */
 #include "qemu/osdep.h"
 #include "qemu/rcu.h"
+#ifdef BENCH_ANCHOR
+typedef struct RcuStats {
+    uint64_t malloc_trims;
+    uint64_t callbacks_run;
+} RcuStats;
+
+static RcuStats test_rcu_stats(void)
+{
+    return (RcuStats) { 0, 0 };
+}
+
+/* test-util.h's, which needs qemu-rcu's extensions. */
+static long test_rss_bytes(void)
+{
+    g_autofree char *statm = NULL;
+    long size, resident;
+
+    if (!g_file_get_contents("/proc/self/statm", &statm, NULL, NULL) ||
+        sscanf(statm, "%ld %ld", &size, &resident) != 2) {
+        return -1;
+    }
+    return resident * sysconf(_SC_PAGESIZE);
+}
+/* A figure the library cannot report. */
+#define FROM_STATS(x) ((void)(x), -1)
+#else
 #include "qemu/rcu-ext.h"
 #include "test-util.h"
+#define FROM_STATS(x) (x)
+#endif
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -71,6 +102,7 @@ static int repeat = 3;
 static gboolean quick;
 static char *mode;
 static char *no_trim_bench;
+static char **anchors;
 
 static GOptionEntry entries[] = {
     { "burst-mib", 0, 0, G_OPTION_ARG_INT, &burst_mib,
@@ -91,12 +123,18 @@ static GOptionEntry entries[] = {
       "Small and short, to check that everything runs", NULL },
     { "no-trim-bench", 0, 0, G_OPTION_ARG_FILENAME, &no_trim_bench,
       "trim-bench of a -Dmalloc_trim=disabled build, for no-trim", "PATH" },
+    { "anchor", 0, 0, G_OPTION_ARG_STRING_ARRAY, &anchors,
+      "Fill the qemu-10.0 or qemu-10.2 column by running PATH, trim-bench "
+      "built against that QEMU's rcu.c (tests/bench/anchors.sh --trim); "
+      "repeatable", "qemu-10.x=PATH" },
     { "mode", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &mode,
       "Run one policy in this process and print its RESULT line", "MODE" },
     { NULL }
 };
 
-static const char *const modes[] = { "policy", "every-idle", "no-trim" };
+static const char *const modes[] = {
+    "policy", "every-idle", "no-trim", "qemu-10.0", "qemu-10.2",
+};
 
 /* The figures of one run, in the order of the RESULT line. */
 static const char *const fields[] = {
@@ -184,11 +222,17 @@ static void *queue_trickle_batch(void *pin)
 /* Long enough for the call_rcu thread to take any trim that is due. */
 static void wait_for_pending_trim(void)
 {
+#ifdef BENCH_ANCHOR
+    /* QEMU's call_rcu thread trims when a batch is done. */
+    drain_call_rcu();
+    g_usleep(200000);
+#else
     RcuTunables t;
 
     rcu_get_tunables(&t);
     drain_call_rcu();
     g_usleep(t.trim_idle_us + t.trim_min_interval_ms * 1000 + 100000);
+#endif
 }
 
 static void run_burst(int64_t *r)
@@ -234,7 +278,7 @@ static void run_burst(int64_t *r)
     r[1] = peak;
     r[2] = settled;
     r[3] = settle;
-    r[4] = test_rcu_stats().malloc_trims - trims;
+    r[4] = FROM_STATS(test_rcu_stats().malloc_trims - trims);
     g_free(pin);
 }
 
@@ -242,7 +286,7 @@ static void run_trickle(int64_t *r)
 {
     size_t count = ((size_t)heap_mib << 20) / sizeof(BenchObj);
     g_autofree BenchObj **heap = g_new(BenchObj *, count);
-    int64_t cpu, thread_cpu, end;
+    int64_t cpu, thread_cpu, end, batches = 0;
     uint64_t trims, cbs;
     void *pin = NULL;
 
@@ -262,10 +306,15 @@ static void run_trickle(int64_t *r)
     end = now_us() + (int64_t)trickle_ms * 1000;
     while (now_us() < end) {
         pin = queue_trickle_batch(pin);
+        batches++;
         g_usleep(period_us);
     }
-    r[5] = test_rcu_stats().malloc_trims - trims;
-    r[6] = test_rcu_stats().callbacks_run - cbs;
+    r[5] = FROM_STATS(test_rcu_stats().malloc_trims - trims);
+    r[6] = FROM_STATS(test_rcu_stats().callbacks_run - cbs);
+#ifdef BENCH_ANCHOR
+    /* Queued rather than run: close enough for the per-callback figure. */
+    r[6] = batches;
+#endif
     r[7] = process_cpu_us() - cpu;
     r[8] = thread_cpu < 0 ? -1 : thread_cpu_us(call_rcu_tid) - thread_cpu;
     /* Under load fewer periods fit in the trickle; this compares anyway. */
@@ -281,6 +330,13 @@ static void run_trickle(int64_t *r)
 static int run_mode(void)
 {
     int64_t r[NFIELDS];
+#ifdef BENCH_ANCHOR
+    call_rcu1(g_new0(struct rcu_head, 1), record_tid);
+    wait_for_pending_trim();
+    run_burst(r);
+    run_trickle(r);
+    printf("RESULT %s trims_after_every_batch", mode);
+#else
     RcuTunables t;
 
 #ifdef CONFIG_MALLOC_TRIM
@@ -312,6 +368,7 @@ static int run_mode(void)
 
     printf("RESULT trim_idle_us=%u trim_min_interval_ms=%u", t.trim_idle_us,
            t.trim_min_interval_ms);
+#endif
     for (int i = 0; i < NFIELDS; i++) {
         printf(" %s=%" PRId64, fields[i], r[i]);
     }
@@ -451,6 +508,17 @@ int main(int argc, char **argv)
             exe = NULL;
         }
 #endif
+        if (m >= 3) {
+            size_t len = strlen(modes[m]);
+
+            exe = NULL;
+            for (int i = 0; anchors && anchors[i]; i++) {
+                if (!strncmp(anchors[i], modes[m], len) &&
+                    anchors[i][len] == '=') {
+                    exe = anchors[i] + len + 1;
+                }
+            }
+        }
         if (!exe) {
             continue;
         }
@@ -481,7 +549,11 @@ int main(int argc, char **argv)
            "each in a fresh process.  policy: %s\n\n",
            burst_mib, OBJ_SIZE, settle_ms, churn_kib, period_us, trickle_ms,
            heap_mib, repeat, policy_tunables ? policy_tunables : "n/a");
-    printf("%-42s%12s%12s%12s\n", "", modes[0], modes[1], modes[2]);
+    printf("%-42s", "");
+    for (int m = 0; m < G_N_ELEMENTS(modes); m++) {
+        printf("%12s", modes[m]);
+    }
+    printf("\n");
 
     print_row("burst: RSS before, MiB", med[0], have, 1024, "-");
     print_row("burst: peak RSS, MiB", med[1], have, 1024, "-");

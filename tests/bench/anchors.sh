@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# qemu-rcu next to its real alternatives: QEMU 10.0's and QEMU 10.2's own
+# util/rcu.c with their own include/qemu/rcu.h (Debian trixie's and sid's
+# source packages, fetched into the cache by
+# contrib/qemu-tree/fetch-source.sh; nothing from QEMU enters this
+# repository) and liburcu.  QEMU's files are compiled against qemu-rcu's
+# support headers and sources (threads, events, notifiers, BQL) without
+# CONFIG_MEMBARRIER, as Debian configures QEMU.  Symbols clash, so every
+# implementation is its own executable, built into the cache.
+#
+#   tests/bench/anchors.sh [--quick] BUILD_DIR [qemu-rcu-bench options]
+#       the full table: qemu-rcu-bench with the qemu-10.0 and qemu-10.2
+#       columns (an executable each, built from rcu-bench.c against that
+#       QEMU's rcu.c) and --both-modes; options such as --json FILE are
+#       passed on.
+#   tests/bench/anchors.sh --read [--quick] BUILD_DIR \
+#           [THREADS [MILLIONS [REPEAT]]]
+#       the read side alone in the second harness (read-bench.c): median
+#       wall-clock ns per iteration of each implementation.
+#   tests/bench/anchors.sh --growth [--quick] BUILD_DIR OUT_DIR \
+#           [growth-bench options]
+#       growth-bench (growth with threads) for qemu-rcu and both QEMUs,
+#       writing OUT_DIR/growth-IMPLEMENTATION.json for
+#       scripts/plot-bench.py.
+#   tests/bench/anchors.sh --trim [--quick] BUILD_DIR [trim-bench options]
+#       trim-bench (malloc_trim: RSS after a burst, CPU under a callback
+#       trickle) with the qemu-10.0 and qemu-10.2 columns.
+#   tests/bench/anchors.sh --rcutorture BUILD_DIR [NREADERS [SECONDS]]
+#       QEMU's own benchmark, tests/unit/rcutorture's perf, rperf and
+#       uperf modes, from each tree twice: linked with the tree's rcu.c
+#       ("stock") and with qemu-rcu ("dropin").
+#
+# BUILD_DIR is a configured and built qemu-rcu build directory.  When a
+# QEMU source cannot be fetched its column says so and the rest runs.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+mode=table quick=0
+case "${1:-}" in
+--read) mode="read"; shift ;;
+--rcutorture) mode=torture; shift ;;
+--growth) mode=growth; shift ;;
+--trim) mode=trim; shift ;;
+esac
+if [ "${1:-}" = --quick ]; then
+    quick=1
+    shift
+fi
+usage="usage: $0 [--read|--rcutorture] [--quick] BUILD_DIR [ARGS...]"
+build=$(cd "${1:?$usage}" && pwd)
+shift
+cache=${QEMU_RCU_CACHE:-${HOME:-/root}/.cache/qemu-rcu}/bench-anchors
+mkdir -p "$cache"
+
+support=(bql.c notify.c qemu-thread-posix.c sys_membarrier.c)
+for f in cutils.c error-report.c oslib-posix.c stats64.c; do
+    if [ -f "$repo/util/$f" ]; then
+        support+=("$f")
+    fi
+done
+read -r -a glib_cflags <<< "$(pkg-config --cflags glib-2.0 json-glib-1.0)"
+read -r -a glib_libs <<< "$(pkg-config --libs glib-2.0 json-glib-1.0)"
+cflags=(-O2 -g -std=gnu11 -pthread -fno-strict-aliasing -D_GNU_SOURCE)
+
+# build_anchor SERIES: builds the executables for QEMU SERIES into the
+# cache and prints their directory; prints nothing (and why, on stderr)
+# when the source cannot be fetched.
+build_anchor() {
+    local series=$1 tree out stage extra=()
+    if ! tree=$("$repo/contrib/qemu-tree/fetch-source.sh" "$series"); then
+        echo "QEMU $series: source not available" >&2
+        return 0
+    fi
+    out=$cache/qemu-$series
+    stage=$out/include
+    mkdir -p "$stage/qemu"
+    # QEMU's own read side; everything else it includes comes from
+    # qemu-rcu's headers.
+    cp "$tree/include/qemu/rcu.h" "$stage/qemu/rcu.h"
+    printf '#pragma once\n%s\n%s\n%s\n' '#define CONFIG_LINUX 1' \
+        '#define CONFIG_POSIX 1' '#define CONFIG_MALLOC_TRIM 1' \
+        > "$stage/qemu-rcu-config.h"
+    # QEMU 10.0 fires force_rcu notifiers only in drain_call_rcu(); 10.2
+    # (commit 55d98e3ede "rcu: Unify force quiescent state") also after
+    # polling in any grace period.
+    if [ "$series" = 10.0 ]; then
+        extra+=(-DBENCH_ANCHOR_DRAIN_ONLY_KICK)
+    fi
+    local inc=(-I"$stage" -I"$repo/include" "${glib_cflags[@]}")
+    local sup=("${support[@]/#/$repo/util/}")
+    case $mode in
+    table)
+        cc "${cflags[@]}" "${inc[@]}" "${extra[@]}" \
+            -DBENCH_ANCHOR="\"qemu-$series\"" -DURCU_VERSION='"n/a"' \
+            -o "$out/qemu-rcu-bench" "$here/rcu-bench.c" \
+            "$here/bench-qemu-rcu.c" "$tree/util/rcu.c" "${sup[@]}" \
+            "${glib_libs[@]}" -lm >&2 ;;
+    read)
+        cc "${cflags[@]}" "${inc[@]}" -DREAD_BENCH_QEMU_RCU \
+            -o "$out/read-bench" "$here/read-bench.c" "$tree/util/rcu.c" \
+            "${sup[@]}" "${glib_libs[@]}" >&2 ;;
+    trim)
+        cc "${cflags[@]}" "${inc[@]}" -DBENCH_ANCHOR \
+            -o "$out/trim-bench" "$here/trim-bench.c" \
+            "$tree/util/rcu.c" "${sup[@]}" "${glib_libs[@]}" >&2 ;;
+    growth)
+        cc "${cflags[@]}" "${inc[@]}" "${extra[@]}" \
+            -DBENCH_ANCHOR="\"qemu-$series\"" \
+            -o "$out/growth-bench" "$here/growth-bench.c" \
+            "$tree/util/rcu.c" "${sup[@]}" "${glib_libs[@]}" -lm >&2 ;;
+    torture)
+        cc "${cflags[@]}" "${inc[@]}" -o "$out/rcutorture-stock" \
+            "$tree/tests/unit/rcutorture.c" "$tree/util/rcu.c" "${sup[@]}" \
+            "${glib_libs[@]}" >&2
+        cc "${cflags[@]}" -I"$build" -I"$repo/include" "${glib_cflags[@]}" \
+            -o "$out/rcutorture-dropin" "$tree/tests/unit/rcutorture.c" \
+            -Wl,-rpath,"$build/util" -L"$build/util" -lqemu-rcu \
+            "${glib_libs[@]}" >&2 ;;
+    esac
+    echo "$out"
+}
+
+prio=()
+if [ "$(id -u)" = 0 ]; then
+    prio=(nice -n -5)
+fi
+
+case $mode in
+trim)
+    targs=()
+    for series in 10.0 10.2; do
+        dir=$(build_anchor "$series")
+        if [ -n "$dir" ]; then
+            targs+=("--anchor=qemu-$series=$dir/trim-bench")
+        fi
+    done
+    if [ $quick = 1 ]; then
+        targs+=(--quick)
+    fi
+    exec "${prio[@]}" "$build/tests/bench/trim-bench" "${targs[@]}" "$@"
+    ;;
+growth)
+    outdir=${1:?$usage}
+    shift
+    mkdir -p "$outdir"
+    gargs=("$@")
+    if [ $quick = 1 ]; then
+        gargs+=(--quick)
+    fi
+    "${prio[@]}" "$build/tests/bench/growth-bench" "${gargs[@]}" \
+        --json "$outdir/growth-qemu-rcu.json"
+    for series in 10.0 10.2; do
+        dir=$(build_anchor "$series")
+        if [ -n "$dir" ]; then
+            echo
+            "${prio[@]}" "$dir/growth-bench" "${gargs[@]}" \
+                --json "$outdir/growth-qemu-$series.json"
+        fi
+    done
+    exit 0
+    ;;
+table)
+    args=()
+    for series in 10.0 10.2; do
+        dir=$(build_anchor "$series")
+        if [ -n "$dir" ]; then
+            args+=("--anchor=qemu-$series=$dir/qemu-rcu-bench")
+        fi
+    done
+    if [ $quick = 1 ]; then
+        args+=(--quick)
+    fi
+    exec "${prio[@]}" "$build/tests/bench/qemu-rcu-bench" --both-modes \
+        "${args[@]}" "$@"
+    ;;
+torture)
+    nreaders=${1:-2} seconds=${2:-1}
+    echo "rcutorture NREADERS=$nreaders SECONDS=$seconds," \
+         "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    for series in 10.0 10.2; do
+        dir=$(build_anchor "$series")
+        if [ -z "$dir" ]; then
+            echo "qemu-$series n/a (source not available)"
+            continue
+        fi
+        for kind in stock dropin; do
+            for m in perf rperf uperf; do
+                printf 'qemu-%s %-6s %-5s ' "$series" "$kind" "$m"
+                "${prio[@]}" "$dir/rcutorture-$kind" "$nreaders" "$m" \
+                    "$seconds" | grep 'ns/read' | tail -1
+            done
+        done
+    done
+    exit 0
+    ;;
+esac
+
+# --read
+if [ $quick = 1 ]; then
+    threads=${1:-1} millions=${2:-2} repeat=${3:-3}
+else
+    threads=${1:-2} millions=${2:-50} repeat=${3:-5}
+fi
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+run() {
+    local name=$1
+    shift
+    echo "running $name ..." >&2
+    "${prio[@]}" "$@" "$threads" "$millions" "$repeat" |
+        sed "s/^[^ ]* */$name /" >> "$results"
+}
+
+for series in 10.0 10.2; do
+    dir=$(build_anchor "$series")
+    if [ -n "$dir" ]; then
+        run "qemu-$series" "$dir/read-bench"
+    else
+        echo "qemu-$series n/a threads=- ns=n/a" >> "$results"
+    fi
+done
+run qemu-rcu "$build/tests/bench/read-bench-qemu-rcu"
+run qemu-rcu env QEMU_RCU_MEMBARRIER=0 "$build/tests/bench/read-bench-qemu-rcu"
+for f in memb mb; do
+    if [ -x "$build/tests/bench/read-bench-urcu-$f" ]; then
+        run "urcu-$f" "$build/tests/bench/read-bench-urcu-$f"
+    fi
+done
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$results" <<'PY'
+import re, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+best = {}
+for r in rows:
+    m = re.search(r"ns=([0-9.]+)", " ".join(r))
+    if m and r[0].startswith("qemu-1"):
+        v = float(m.group(1))
+        best[r[2]] = min(best.get(r[2], v), v)
+print(f"{'implementation':<14} {'mode':<11} {'threads':<8} "
+      f"{'ns/iter':>8} {'min':>7} {'max':>7}  vs best QEMU")
+for r in rows:
+    d = dict(kv.split("=") for kv in r[2:] if "=" in kv)
+    ns = d.get("ns", "n/a")
+    ratio = "n/a"
+    if ns != "n/a" and r[2] in best:
+        ratio = f"{float(ns) / best[r[2]]:.2f}x"
+    print(f"{r[0]:<14} {r[1]:<11} {d.get('threads', '-'):<8} {ns:>8} "
+          f"{d.get('min', '-'):>7} {d.get('max', '-'):>7}  {ratio}")
+PY
