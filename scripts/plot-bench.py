@@ -1,5 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (c) 2026 The qemu-rcu authors
 """Plot growth-bench's JSON (tests/bench/growth-bench.c) as PNG files.
 
     scripts/plot-bench.py [--out DIR] GROWTH_JSON...

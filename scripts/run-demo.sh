@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (c) 2026 The qemu-rcu authors
 #
 # Builds qemu-rcu and runs the virtio-gpu-like unmap demo (the README's
 # main-job command): vCPU threads in long RCU read-side critical sections,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (c) 2026 The qemu-rcu authors
 #
 # Builds qemu-rcu and runs its unit test suite (the README's test command).
 #   scripts/run-tests.sh [BUILD_DIR] [extra meson test args ...]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (c) 2026 The qemu-rcu authors
 #
 # Installs the Debian packages the build needs, if any are missing.
 #   scripts/setup-deps.sh [extra-package ...]

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * qemu-rcu extensions beyond QEMU's RCU API: statistics, tunables,
  * forcing and polling grace periods, quiescing blocked threads, and the

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (c) 2026 The qemu-rcu authors
 #
 # qemu-rcu next to its real alternatives: QEMU 10.0's and QEMU 10.2's own
 # util/rcu.c with their own include/qemu/rcu.h (Debian trixie's and sid's

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * The qemu-rcu flavour of the benchmark: the inline read side of
  * "qemu/rcu.h", call_rcu1(), drain_call_rcu() and the extensions of

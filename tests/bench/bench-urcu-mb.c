@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /* liburcu's mb flavour: full fences on the read side, no system call. */
 #include <urcu/urcu-mb.h>
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * liburcu's memb flavour: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
  * when the kernel has it (read side compiler barriers), fences otherwise.

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * liburcu's QSBR flavour: free read side, threads report quiescent
  * states (here every 256 reads or after each section) and go offline

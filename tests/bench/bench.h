@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * The interface between the benchmark harness (rcu-bench.c) and one RCU
  * implementation ("flavour").  Each flavour lives in its own translation

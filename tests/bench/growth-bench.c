@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * How an RCU implementation's costs grow with the number of threads:
  *  - synchronize_rcu() latency with N registered threads that are

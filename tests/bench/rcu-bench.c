@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * qemu-rcu-bench: qemu-rcu side by side with liburcu's memb, mb and
  * QSBR flavours, measured in one run.  Prints a table (and optionally

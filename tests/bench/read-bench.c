@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * The read side alone, in a harness independent of qemu-rcu-bench: one
  * ordinary executable per implementation (built from this file with

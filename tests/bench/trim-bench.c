@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * trim-bench: what the call_rcu thread's malloc_trim() buys and costs
  * (docs/malloc-trim.md).

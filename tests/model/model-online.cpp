@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Model 2: a reader going offline and coming back online against the
  * shortcut of rcu_mb_global(), which skips smp_mb_global() when no other

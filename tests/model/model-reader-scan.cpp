@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Model 1: rcu_read_lock()/rcu_read_unlock() against the writer's scan
  * in wait_for_readers(), in the normal and in the forced state, with and

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Sanity check of the checker: store buffering, the pattern every
  * handshake of util/rcu.c is built on (a store, a full barrier, a load of

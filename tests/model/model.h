@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Shared pieces of the Relacy models of util/rcu.c (docs/model-checking.md).
  *

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * The grace-period handshake of util/rcu.c, one reader and one writer,
  * shared by model-reader-scan.cpp and model-online.cpp.  Each method is
