@@ -104,7 +104,7 @@ build_anchor() {
             -o "$out/read-bench" "$here/read-bench.c" "$tree/util/rcu.c" \
             "${sup[@]}" "${glib_libs[@]}" >&2 ;;
     trim)
-        cc "${cflags[@]}" "${inc[@]}" -DBENCH_ANCHOR \
+        cc "${cflags[@]}" "${inc[@]}" -I"$repo/tests/unit" -DBENCH_ANCHOR \
             -o "$out/trim-bench" "$here/trim-bench.c" \
             "$tree/util/rcu.c" "${sup[@]}" "${glib_libs[@]}" >&2 ;;
     growth)

@@ -42,16 +42,7 @@ static RcuStats test_rcu_stats(void)
     return (RcuStats) { 0, 0 };
 }
 
-/* test-util.h's, which needs qemu-rcu's extensions. */
-static long test_rss_bytes(void)
-{
-    g_autofree char *statm = NULL;
-    long size, resident;
-
-    if (!g_file_get_contents("/proc/self/statm", &statm, NULL, NULL) ||
-        sscanf(statm, "%ld %ld", &size, &resident) != 2) {
-        return -1;
-    }
+#include "test-rss.h"
     return resident * sysconf(_SC_PAGESIZE);
 }
 /* A figure the library cannot report. */

@@ -183,19 +183,9 @@ G_GNUC_PRINTF(1, 2) static void soak_error(const char *fmt, ...)
 {
     va_list ap;
 
-    if (qatomic_fetch_inc(&S.errors) >= MAX_ERRORS_SHOWN) {
-        return;
-    }
     va_start(ap, fmt);
-    fprintf(stderr, "soak: FAIL: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    test_verror(&S.errors, MAX_ERRORS_SHOWN, "soak: FAIL", fmt, ap);
     va_end(ap);
-}
-
-static uint64_t payload_word(uint64_t seq, int i)
-{
-    return seq * 0x9e3779b97f4a7c15ULL + i;
 }
 
 static SoakObj *obj_new(uint64_t seq)
@@ -205,7 +195,7 @@ static SoakObj *obj_new(uint64_t seq)
     o->magic = OBJ_LIVE;
     o->seq = seq;
     for (int i = 0; i < OBJ_WORDS; i++) {
-        o->payload[i] = payload_word(seq, i);
+        o->payload[i] = test_payload_word(seq, i);
     }
     return o;
 }
@@ -223,7 +213,7 @@ static bool obj_check(const SoakObj *o, const char *where)
         return false;
     }
     for (int i = 0; i < OBJ_WORDS; i++) {
-        if (qatomic_read(&o->payload[i]) != payload_word(seq, i)) {
+        if (qatomic_read(&o->payload[i]) != test_payload_word(seq, i)) {
             soak_error("%s: object %" PRIu64 " payload word %d changed",
                        where, seq, i);
             return false;

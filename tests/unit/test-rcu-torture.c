@@ -107,19 +107,9 @@ G_GNUC_PRINTF(1, 2) static void torture_error(const char *fmt, ...)
 {
     va_list ap;
 
-    if (qatomic_fetch_inc(&T.errors) >= MAX_ERRORS_SHOWN) {
-        return;
-    }
     va_start(ap, fmt);
-    fprintf(stderr, "rcu-torture: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    test_verror(&T.errors, MAX_ERRORS_SHOWN, "rcu-torture", fmt, ap);
     va_end(ap);
-}
-
-static uint64_t payload_word(uint64_t seq, int i)
-{
-    return seq * 0x9e3779b97f4a7c15ULL + i;
 }
 
 static TortureObj *obj_new(uint64_t seq)
@@ -130,7 +120,7 @@ static TortureObj *obj_new(uint64_t seq)
     o->magic = OBJ_LIVE;
     o->seq = seq;
     for (i = 0; i < OBJ_WORDS; i++) {
-        o->payload[i] = payload_word(seq, i);
+        o->payload[i] = test_payload_word(seq, i);
     }
     return o;
 }
@@ -156,7 +146,7 @@ static bool obj_check(const TortureObj *o, const char *where)
         return false;
     }
     for (i = 0; i < OBJ_WORDS; i++) {
-        if (o->payload[i] != payload_word(seq, i)) {
+        if (o->payload[i] != test_payload_word(seq, i)) {
             torture_error("%s: object %" PRIu64 " payload word %d is "
                           "%#" PRIx64, where, seq, i, o->payload[i]);
             return false;
@@ -273,7 +263,7 @@ static void reader_hold(Reader *r, const TortureObj *o, int64_t ns)
         }
         /* Keep touching the object: a reclaim shows up mid-section. */
         if (o->payload[i % OBJ_WORDS] !=
-            payload_word(o->seq, i % OBJ_WORDS)) {
+            test_payload_word(o->seq, i % OBJ_WORDS)) {
             obj_check(o, "while holding");
             return;
         }

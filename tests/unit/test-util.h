@@ -8,6 +8,7 @@
 
 #include "qemu/rcu.h"
 #include "qemu/rcu-ext.h"
+#include "test-rss.h"
 
 static inline int64_t test_now_ns(void)
 {
@@ -49,17 +50,30 @@ static inline bool test_settle_offline(int64_t timeout_ns)
     return false;
 }
 
-/* Resident set size in bytes, from /proc/self/statm; -1 on error. */
-static inline long test_rss_bytes(void)
+/*
+ * The payload an RCU-protected test object with sequence number @seq
+ * carries in word @i: a reader that finds another value saw the object
+ * freed or reused.
+ */
+static inline uint64_t test_payload_word(uint64_t seq, int i)
 {
-    g_autofree char *statm = NULL;
-    long size, resident;
+    return seq * 0x9e3779b97f4a7c15ULL + i;
+}
 
-    if (!g_file_get_contents("/proc/self/statm", &statm, NULL, NULL) ||
-        sscanf(statm, "%ld %ld", &size, &resident) != 2) {
-        return -1;
+/*
+ * Prints "PREFIX: message" for the first @max_shown errors and counts
+ * every one in @errors.
+ */
+static inline void G_GNUC_PRINTF(4, 0)
+test_verror(long *errors, long max_shown, const char *prefix,
+            const char *fmt, va_list ap)
+{
+    if (qatomic_fetch_inc(errors) >= max_shown) {
+        return;
     }
-    return resident * sysconf(_SC_PAGESIZE);
+    fprintf(stderr, "%s: ", prefix);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
 }
 
 #endif /* QEMU_RCU_TEST_UTIL_H */
