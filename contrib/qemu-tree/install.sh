@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (c) 2026 The qemu-rcu authors
 #
-# Drop qemu-rcu's RCU implementation into a QEMU 10.0 source tree.
+# Drop qemu-rcu's RCU implementation into a QEMU 10.0 or 10.2 source tree.
 #
 # Copies exactly three files from this repository into the tree:
 #   util/rcu.c              replaces QEMU's
@@ -22,17 +23,17 @@ usage() {
 Usage: $prog [OPTIONS] QEMU_SRC_DIR
 
 Install qemu-rcu's util/rcu.c, include/qemu/rcu.h and include/qemu/rcu-ext.h
-into the QEMU 10.0 source tree QEMU_SRC_DIR.
+into the QEMU 10.0 or 10.2 source tree QEMU_SRC_DIR.
 
 Options:
   -n, --dry-run   say what would change, change nothing
-  -f, --force     accept a QEMU tree whose VERSION is not 10.0.x
+  -f, --force     accept a QEMU tree whose VERSION is not 10.0.x or 10.2.x
                   (the layout checks still apply; untested territory)
   -q, --quiet     print only errors
   -h, --help      show this help
 
 Exit status: 0 on success (also when nothing needed copying),
-1 on a usage error, 2 when QEMU_SRC_DIR is not a QEMU 10.0 tree,
+1 on a usage error, 2 when QEMU_SRC_DIR is not a QEMU 10.0/10.2 tree,
 3 when this repository lacks one of the files.
 EOF
 }
@@ -86,13 +87,13 @@ if [[ -z $qemu_dir ]]; then
     die 1 "missing QEMU_SRC_DIR"
 fi
 
-# --- Is QEMU_SRC_DIR a QEMU 10.0 source tree? -------------------------------
+# --- Is QEMU_SRC_DIR a QEMU 10.0 or 10.2 source tree? -------------------------------
 
 [[ -d $qemu_dir ]] || die 2 "'$qemu_dir' is not a directory"
 qemu_dir=$(cd "$qemu_dir" && pwd)
 
 not_qemu() {
-    die 2 "'$qemu_dir' does not look like a QEMU 10.0 source tree: $*"
+    die 2 "'$qemu_dir' does not look like a QEMU 10.0/10.2 source tree: $*"
 }
 
 [[ $qemu_dir != "$repo" ]] || not_qemu "it is the qemu-rcu repository itself"
@@ -107,11 +108,11 @@ for f in util/rcu.c include/qemu/rcu.h include/qemu/rcu_queue.h include/qemu/osd
     util/meson.build tests/unit/rcutorture.c; do
     [[ -f $qemu_dir/$f ]] || not_qemu "$f is missing"
 done
-if [[ ! $version =~ ^10\.0(\.|$) ]]; then
+if [[ ! $version =~ ^10\.[02](\.|$) ]]; then
     if [[ $force == 1 ]]; then
-        say "warning: QEMU version '$version' is not 10.0.x; continuing because of --force" >&2
+        say "warning: QEMU version '$version' is not 10.0.x or 10.2.x; continuing because of --force" >&2
     else
-        not_qemu "VERSION says '$version', expected 10.0.x (use --force to try anyway)"
+        not_qemu "VERSION says '$version', expected 10.0.x or 10.2.x (use --force to try anyway)"
     fi
 fi
 
