@@ -886,7 +886,11 @@ static double ratio(const Row *r, int f)
     return ratio2(r, FL_QEMU, f);
 }
 
-/* qemu-rcu against the better of QEMU 10.0 and 10.2 for this row. */
+/*
+ * qemu-rcu against the better of QEMU 10.0 and 10.2 for this row: every
+ * row is a time, so the better anchor is the smaller value, the one that
+ * gives the larger ratio.
+ */
 static double ratio_best_anchor(const Row *r)
 {
     double a = ratio(r, FL_Q100), b = ratio(r, FL_Q102);
@@ -894,7 +898,7 @@ static double ratio_best_anchor(const Row *r)
     if (isnan(a)) {
         return b;
     }
-    return isnan(b) ? a : MIN(a, b);
+    return isnan(b) ? a : MAX(a, b);
 }
 
 static char *format_ratio_value(double q)
