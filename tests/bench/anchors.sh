@@ -15,7 +15,9 @@
 #       the full table: qemu-rcu-bench with the qemu-10.0 and qemu-10.2
 #       columns (an executable each, built from rcu-bench.c against that
 #       QEMU's rcu.c) and --both-modes; options such as --json FILE are
-#       passed on.
+#       passed on.  Then the vgpu-unmap demo's unmap latency with
+#       qemu-rcu and both QEMUs (tests/bench/anchor-ext.c stands in for
+#       the extensions the demo calls).
 #   tests/bench/anchors.sh --read [--quick] BUILD_DIR \
 #           [THREADS [MILLIONS [REPEAT]]]
 #       the read side alone in the second harness (read-bench.c): median
@@ -94,6 +96,12 @@ build_anchor() {
     local sup=("${support[@]/#/$repo/util/}")
     case $mode in
     table)
+        # The vgpu-unmap demo on QEMU's rcu.c; anchor-ext.c stands in for
+        # the qemu-rcu extensions it calls.
+        cc "${cflags[@]}" "${inc[@]}" -I"$repo/contrib/vgpu-unmap" \
+            -o "$out/vgpu-unmap" "$repo"/contrib/vgpu-unmap/*.c \
+            "$here/anchor-ext.c" "$tree/util/rcu.c" "${sup[@]}" \
+            "${glib_libs[@]}" >&2
         cc "${cflags[@]}" "${inc[@]}" "${extra[@]}" \
             -DBENCH_ANCHOR="\"qemu-$series\"" -DURCU_VERSION='"n/a"' \
             -o "$out/qemu-rcu-bench" "$here/rcu-bench.c" \
@@ -122,6 +130,51 @@ build_anchor() {
             "${glib_libs[@]}" >&2 ;;
     esac
     echo "$out"
+}
+
+# The vgpu-unmap demo's unmap latency with each implementation (liburcu
+# has no force_rcu notifiers, so it cannot run the demo).  A QEMU whose
+# grace period never kicks the vCPUs shows as hung after the demo's 30 s.
+vgpu_table() {
+    local unmaps=30 size=1M impl bin json
+    if [ $quick = 1 ]; then
+        unmaps=10 size=256K
+    fi
+    echo
+    echo "vgpu-unmap demo: $unmaps unmaps of $size blobs, 2 vCPUs" \
+        "kicked by force_rcu notifiers (docs/vgpu-unmap.md)"
+    printf '%-12s %12s %12s %12s\n' implementation "p50 ms" "p99 ms" "max ms"
+    for impl in qemu-10.0 qemu-10.2 qemu-rcu; do
+        bin=$build/contrib/vgpu-unmap/vgpu-unmap
+        if [ "$impl" != qemu-rcu ]; then
+            bin=${anchor_dirs[${impl#qemu-}]:-}/vgpu-unmap
+        fi
+        if [ ! -x "$bin" ]; then
+            printf '%-12s %12s\n' "$impl" "n/a (no source)"
+            continue
+        fi
+        # Exits non-zero when an unmap hung; the JSON says so.
+        json=$(timeout 120 "${prio[@]}" "$bin" --unmaps "$unmaps" \
+            --region-size "$size" --deadline 5000 --json - 2>/dev/null) ||
+            true
+        printf '%s\n' "$json" | /usr/bin/python3 -c '
+import json, sys
+impl = sys.argv[1]
+try:
+    run = json.load(sys.stdin)["runs"][0]
+except (ValueError, KeyError, IndexError):
+    print("%-12s %12s" % (impl, "failed"))
+    sys.exit(0)
+lat = run["latency_ms"]
+if run["hung"]:
+    print("%-12s %12s   (an unmap waited 30 s for its grace period)"
+          % (impl, "hung"))
+else:
+    print("%-12s %12.1f %12.1f %12.1f"
+          % (impl, lat["p50"], lat["p99"], lat["max"]))
+' "$impl"
+    done
+    echo "urcu-*       n/a: liburcu has no force_rcu notifiers to kick the vCPUs"
 }
 
 prio=()
@@ -165,17 +218,21 @@ growth)
     ;;
 table)
     args=()
+    declare -A anchor_dirs=()
     for series in 10.0 10.2; do
         dir=$(build_anchor "$series")
         if [ -n "$dir" ]; then
             args+=("--anchor=qemu-$series=$dir/qemu-rcu-bench")
+            anchor_dirs[$series]=$dir
         fi
     done
     if [ $quick = 1 ]; then
         args+=(--quick)
     fi
-    exec "${prio[@]}" "$build/tests/bench/qemu-rcu-bench" --both-modes \
+    "${prio[@]}" "$build/tests/bench/qemu-rcu-bench" --both-modes \
         "${args[@]}" "$@"
+    vgpu_table
+    exit 0
     ;;
 torture)
     nreaders=${1:-2} seconds=${2:-1}
