@@ -162,10 +162,24 @@ class Run:
                 text = text.replace(
                     old, old + " and get_option('install_blobs')")
                 open(mb, 'w').write(text)
-            with open(f'{src}/configs/devices/x86_64-softmmu/'
-                      f'{DEVICES_NAME}.mak', 'w') as f:
-                f.write(DEVICES)
             open(stamp, 'w').write(pristine)
+        mak = f'{src}/configs/devices/x86_64-softmmu/{DEVICES_NAME}.mak'
+        if not os.path.exists(mak) or open(mak).read() != DEVICES:
+            with open(mak, 'w') as f:
+                f.write(DEVICES)
+        # QEMU 10.2's hw/acpi/cxl.c (ACPI_CXL, which pc and q35 select)
+        # calls cxl_fmws_get_all_sorted(), which only CONFIG_CXL builds and
+        # a minimal device config cannot enable; give the stubs one.
+        # Check-only change, not part of the drop-in.
+        stubs = os.path.join(src, 'hw/cxl/cxl-host-stubs.c')
+        header = os.path.join(src, 'include/hw/cxl/cxl_host.h')
+        if os.path.exists(stubs) and \
+                'cxl_fmws_get_all_sorted' in open(header).read():
+            text = open(stubs).read()
+            if 'cxl_fmws_get_all_sorted' not in text:
+                open(stubs, 'a').write(
+                    '\nGSList *cxl_fmws_get_all_sorted(void)\n'
+                    '{\n    return NULL;\n}\n')
         if build == 'dropin':
             # Always the repository's current files: install.sh leaves an
             # unchanged file alone, so ninja recompiles only what changed.
