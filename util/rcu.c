@@ -747,7 +747,8 @@ unsigned long get_state_synchronize_rcu(void)
 {
     /*
      * Order the caller's updates before reading the sequence; pairs with
-     * the smp_mb() before the sequence update in synchronize_rcu().
+     * the barrier (B1) that synchronize_rcu() executes after making
+     * rcu_gp_seq odd, before it moves rcu_gp_ctr.
      */
     smp_mb();
 
@@ -1148,29 +1149,37 @@ void rcu_unregister_thread(void)
     }
 }
 
+/* A notifier that (un)registers notifiers already holds the lock. */
+static void rcu_notifiers_lock(void)
+{
+    if (!rcu_firing_notifiers) {
+        qemu_mutex_lock(&rcu_registry_lock);
+    }
+}
+
+static void rcu_notifiers_unlock(void)
+{
+    if (!rcu_firing_notifiers) {
+        qemu_mutex_unlock(&rcu_registry_lock);
+    }
+}
+
 void rcu_add_force_rcu_notifier(Notifier *n)
 {
-    if (rcu_firing_notifiers) {
-        notifier_list_add(&get_ptr_rcu_reader()->force_rcu, n);
-        return;
-    }
-    qemu_mutex_lock(&rcu_registry_lock);
+    rcu_notifiers_lock();
     notifier_list_add(&get_ptr_rcu_reader()->force_rcu, n);
-    qemu_mutex_unlock(&rcu_registry_lock);
+    rcu_notifiers_unlock();
 }
 
 void rcu_remove_force_rcu_notifier(Notifier *n)
 {
-    if (rcu_firing_notifiers) {
-        if (n == rcu_fire_next) {
-            rcu_fire_next = QLIST_NEXT(n, node);
-        }
-        notifier_remove(n);
-        return;
+    rcu_notifiers_lock();
+    /* NULL unless notifiers are firing, under the lock we now hold. */
+    if (n == rcu_fire_next) {
+        rcu_fire_next = QLIST_NEXT(n, node);
     }
-    qemu_mutex_lock(&rcu_registry_lock);
     notifier_remove(n);
-    qemu_mutex_unlock(&rcu_registry_lock);
+    rcu_notifiers_unlock();
 }
 
 void rcu_get_stats_sized(RcuStats *s, size_t size)
