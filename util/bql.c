@@ -54,6 +54,31 @@ void bql_unlock(void)
     pthread_mutex_unlock(&bql_mutex);
 }
 
+/*
+ * A child of fork() has only the forking thread.  If that thread did not
+ * hold the BQL, whoever held it (the call_rcu thread in a callback, say)
+ * is gone, and the child gets a free lock; what the holder was changing
+ * under it is left as it was, as with any lock held across fork().
+ * An application lock installed with bql_set_lock_functions() is the
+ * application's to restore (docs/rcu.md, "fork()").
+ */
+static void bql_atfork_child(void)
+{
+    if (!bql_held) {
+        pthread_mutex_init(&bql_mutex, NULL);
+    }
+}
+
+/*
+ * Registered before the RCU core's handlers (a constructor priority runs
+ * first), so that the lock is free before the child's new call_rcu
+ * thread, started by the core's child handler, asks for it.
+ */
+static void __attribute__((__constructor__(101))) bql_init(void)
+{
+    pthread_atfork(NULL, NULL, bql_atfork_child);
+}
+
 bool bql_locked(void)
 {
     const BQLFunctions *funcs = qatomic_read(&bql_override);

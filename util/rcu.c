@@ -92,25 +92,31 @@ static RcuTunables tunables = {
 static int in_drain_call_rcu;
 static int rcu_expedite_count;
 /*
+ * Every sequence counter starts just short of its wrap-around, as Linux's
+ * gp_seq does, so that a comparison that is not wrap-safe fails within
+ * the first thousand grace periods or callbacks rather than after 2^31
+ * of them on a 32-bit host.  A target that can fall behind its counter
+ * (rcu_force_until, rcu_force_cb_until) is dragged along, so that it
+ * never ends up 2^(BITS-1) behind and reads as the future.
+ */
+#define RCU_SEQ_START ((unsigned long)-1000)
+
+/*
  * Grace-period sequence for the polled API: odd while a grace period
  * runs, incremented at its start and at its end.  Written under
- * rcu_sync_lock.  It starts just short of its wrap-around, as Linux's
- * gp_seq does, so that a comparison that is not wrap-safe fails within
- * the first few hundred grace periods rather than after 2^31 of them on
- * a 32-bit host.
+ * rcu_sync_lock.
  */
-#define RCU_GP_SEQ_START ((unsigned long)-1000)
-static unsigned long rcu_gp_seq = RCU_GP_SEQ_START;
+static unsigned long rcu_gp_seq = RCU_SEQ_START;
 /* force_rcu(): every grace period ending at or before this seq forces. */
-static unsigned long rcu_force_until = RCU_GP_SEQ_START;
+static unsigned long rcu_force_until = RCU_SEQ_START;
 /*
  * force_rcu() also forces every grace period until the call_rcu thread
  * has finished one for each callback queued before the call, because
  * that grace period may have to wait behind other writers' ones.  Both
- * are values of cbq.seq, which counts callbacks in queueing order.
+ * count callbacks in the numbering of cbq.enq.
  */
-static unsigned long rcu_force_cb_until;
-static unsigned long rcu_cb_gp_done;
+static unsigned long rcu_force_cb_until = RCU_SEQ_START;
+static unsigned long rcu_cb_gp_done = RCU_SEQ_START;
 
 /*
  * Registered threads that are online, i.e. may enter a critical section.
@@ -122,25 +128,65 @@ static struct {
 } QEMU_ALIGNED(64) rcu_online;
 
 /*
- * The callback queue: a singly-linked FIFO appended to under its lock.
- * The call_rcu thread takes the whole queue as its next batch, so the
+ * The callback queue, a wait-free multi-producer FIFO (docs/design.md,
+ * "The callback queue"): a producer announces itself in enq, swaps its
+ * node into tail and then links it behind its predecessor.  The
+ * call_rcu thread takes the whole queue as its next batch, so the
  * callbacks it runs after a grace period are exactly those queued before
  * the grace period started.  Producers write only this cache line.
  */
 static struct {
-    int lock;
     struct rcu_head *head;
+    /* &last->next, or &head when empty. */
     struct rcu_head **tail;
-    /* Queued and not yet run, including the batch: QEMU's rcu_call_count. */
-    long call_count;
-    unsigned long seq;
-    Stat64 queued;
-} QEMU_ALIGNED(64) cbq = { .tail = &cbq.head };
+    /* call_rcu1() calls that have announced themselves. */
+    unsigned long enq;
+    /* enq at start-up or at the last fork, for the statistics. */
+    unsigned long enq_base;
+} QEMU_ALIGNED(64) cbq = {
+    .tail = &cbq.head, .enq = RCU_SEQ_START, .enq_base = RCU_SEQ_START,
+};
 
-/* The unrun rest of the batch; a fork child queues it again. */
+/*
+ * The call_rcu thread's side, written once per batch.  QEMU's
+ * rcu_call_count is enq - done: queued and still waiting for a grace
+ * period.
+ */
+static struct {
+    /* Nodes taken from the queue into batches. */
+    unsigned long taken;
+    /* Callbacks whose grace period is over. */
+    unsigned long done;
+    /* Inside rcu_take_batch(); fork() waits until it is over. */
+    bool taking;
+} QEMU_ALIGNED(64) rcu_consumer = {
+    .taken = RCU_SEQ_START, .done = RCU_SEQ_START,
+};
+
+/*
+ * The unrun rest of the batch, written once per callback; a fork child
+ * queues it again.
+ */
 static struct {
     struct rcu_head *head;
 } QEMU_ALIGNED(64) rcu_batch;
+
+/*
+ * fork() closes the gate while its prepare handler waits for the
+ * enqueues in flight, so that the child inherits a complete queue
+ * (docs/design.md, "fork()").  Read by every call_rcu1(), written only
+ * around fork().
+ */
+static struct {
+    /* Prepare handlers in progress. */
+    unsigned long closed;
+    /* Producers waiting for the gate to open again. */
+    unsigned long parked;
+} QEMU_ALIGNED(64) rcu_fork_gate;
+
+/* call_rcu1() calls in progress in this thread (signal handlers nest). */
+static __thread unsigned rcu_enqueue_depth;
+
 static QemuEvent rcu_call_ready_event;
 
 static __thread bool rcu_in_grace_period;
@@ -296,27 +342,120 @@ void rcu_read_unlock_wake(void)
 }
 
 /*
- * The queue lock is held for a handful of stores, so a test-and-set
- * lock beats a mutex: one atomic per call_rcu1() and no futex.  A
- * waiter yields in case the holder was preempted.
+ * Sequentially consistent load: the second half of a store-buffering
+ * handshake whose first half is a seq_cst read-modify-write or store
+ * (the fork gate).  A plain load on x86, a load-acquire on Arm.
  */
-static void rcu_cbq_lock_acquire(void)
+#define rcu_load_seqcst(ptr) __atomic_load_n(ptr, __ATOMIC_SEQ_CST)
+
+/*
+ * Waits for another thread to finish a few instructions of work (a link
+ * in flight, a batch being taken, a fork): spins briefly, then yields,
+ * then sleeps, so that a real-time thread never livelocks against a
+ * preempted thread on its own CPU, which sched_yield() would not let run.
+ */
+static void rcu_backoff(unsigned *round)
 {
-    /* Acquire pairs with the release in rcu_cbq_lock_release(). */
-    while (__atomic_exchange_n(&cbq.lock, 1, __ATOMIC_ACQUIRE)) {
-        for (int i = 0; qatomic_read(&cbq.lock); i++) {
-            if (i < 64) {
-                cpu_relax();
-            } else {
-                sched_yield();
-            }
+    unsigned r = (*round)++;
+
+    if (r < 64) {
+        cpu_relax();
+    } else if (r < 72) {
+        sched_yield();
+    } else {
+        g_usleep(50);
+    }
+}
+
+/*
+ * A producer that finds the fork gate closed waits outside the queue
+ * until the fork is over.  It looks at the gate again after leaving the
+ * parked count, in the same store-buffering handshake as its
+ * announcement, so that a forker that closed the gate meanwhile either
+ * sees it unparked (and waits for its link) or is seen by it.
+ */
+static void rcu_fork_gate_park(void)
+{
+    unsigned round = 0;
+
+    do {
+        qatomic_inc(&rcu_fork_gate.parked);
+        while (rcu_load_seqcst(&rcu_fork_gate.closed)) {
+            rcu_backoff(&round);
+        }
+        qatomic_dec(&rcu_fork_gate.parked);
+    } while (rcu_load_seqcst(&rcu_fork_gate.closed));
+}
+
+/* Nodes reachable from cbq.head; only the tail end can change meanwhile. */
+static unsigned long rcu_queue_length(void)
+{
+    struct rcu_head *node;
+    unsigned long n = 0;
+
+    /* Acquire pairs with the store-release of each link in call_rcu1(). */
+    for (node = qatomic_load_acquire(&cbq.head); node;
+         node = qatomic_load_acquire(&node->next)) {
+        n++;
+    }
+    return n;
+}
+
+/*
+ * fork()'s prepare handler: waits until every announced call_rcu1() is
+ * either linked or parked and the call_rcu thread is not taking a batch,
+ * so that the child inherits a complete queue.  Blocks on no lock: it
+ * only waits for work of a few instructions in other threads.
+ */
+static void rcu_fork_gate_close(void)
+{
+    unsigned round = 0;
+
+    if (unlikely(rcu_enqueue_depth)) {
+        rcu_fatal("fork() called from a signal handler that interrupted "
+                  "call_rcu1()");
+    }
+    /*
+     * seq_cst, like the loads below: pairs with the announcement and the
+     * gate load in call_rcu1(), and with rcu_take_begin().
+     */
+    qatomic_inc(&rcu_fork_gate.closed);
+    for (;; rcu_backoff(&round)) {
+        unsigned long parked, taken, linked;
+
+        if (rcu_load_seqcst(&rcu_consumer.taking)) {
+            continue;
+        }
+        parked = rcu_load_seqcst(&rcu_fork_gate.parked);
+        taken = rcu_load_seqcst(&rcu_consumer.taken);
+        linked = rcu_queue_length();
+        /*
+         * enq last: a producer counted in none of the others was
+         * announced before this load, so the sum falls short while any
+         * producer is between its announcement and its link.
+         */
+        if (parked + taken + linked == rcu_load_seqcst(&cbq.enq)) {
+            return;
         }
     }
 }
 
-static void rcu_cbq_lock_release(void)
+/* The call_rcu thread enters rcu_take_batch() only with the gate open. */
+static void rcu_take_begin(void)
 {
-    __atomic_store_n(&cbq.lock, 0, __ATOMIC_RELEASE);
+    unsigned round = 0;
+
+    for (;;) {
+        /* A seq_cst store; pairs with rcu_fork_gate_close(). */
+        qatomic_set_mb(&rcu_consumer.taking, true);
+        if (!rcu_load_seqcst(&rcu_fork_gate.closed)) {
+            return;
+        }
+        qatomic_set(&rcu_consumer.taking, false);
+        while (rcu_load_seqcst(&rcu_fork_gate.closed)) {
+            rcu_backoff(&round);
+        }
+    }
 }
 
 /*
@@ -362,12 +501,17 @@ static bool rcu_gp_ongoing(struct rcu_reader_data *reader)
     return v && (v != qatomic_read(&rcu_gp_ctr));
 }
 
+/* QEMU's rcu_call_count: callbacks queued and still waiting for a GP. */
+static unsigned long rcu_call_count(void)
+{
+    return qatomic_read(&cbq.enq) - qatomic_read(&rcu_consumer.done);
+}
+
 static bool rcu_should_force(int64_t polled_ns)
 {
     int64_t force_ns = (int64_t)qatomic_read(&tunables.force_after_us) * 1000;
 
-    return (unsigned long)qatomic_read(&cbq.call_count) >=
-               qatomic_read(&tunables.force_callbacks) ||
+    return rcu_call_count() >= qatomic_read(&tunables.force_callbacks) ||
            polled_ns >= force_ns ||
            qatomic_read(&in_drain_call_rcu) ||
            qatomic_read(&rcu_expedite_count) ||
@@ -618,15 +762,15 @@ static void wait_for_readers(RcuWait *w)
 
 /*
  * A force_rcu() target in the past stays there; drag it along so that it
- * never falls 2^(BITS-1) behind rcu_gp_seq and reads as the future.
+ * never falls 2^(BITS-1) behind its counter and reads as the future.
  */
-static void rcu_force_until_catch_up(void)
+static void rcu_drag_target(unsigned long *target, unsigned long now)
 {
-    unsigned long until = qatomic_read(&rcu_force_until);
+    unsigned long t = qatomic_read(target);
 
-    if ((long)(until - rcu_gp_seq) < 0) {
+    if ((long)(t - now) < 0) {
         /* A concurrent force_rcu() that moved it forward wins. */
-        qatomic_cmpxchg(&rcu_force_until, until, rcu_gp_seq);
+        qatomic_cmpxchg(target, t, now);
     }
 }
 
@@ -704,7 +848,7 @@ void synchronize_rcu(void)
     smp_mb();
     /* Release (besides the fence) so that TSan sees the pairing too. */
     qatomic_store_release(&rcu_gp_seq, rcu_gp_seq + 1);
-    rcu_force_until_catch_up();
+    rcu_drag_target(&rcu_force_until, rcu_gp_seq);
 
     stat64_max(&stats.max_grace_period_ns, now_ns() - start);
     stat64_add(&stats.grace_periods, 1);
@@ -739,7 +883,7 @@ void force_rcu(void)
 {
     rcu_advance_to(&rcu_force_until, get_state_synchronize_rcu());
     /* The caller's own call_rcu1() is ordered before this load. */
-    rcu_advance_to(&rcu_force_cb_until, qatomic_read(&cbq.seq));
+    rcu_advance_to(&rcu_force_cb_until, qatomic_read(&cbq.enq));
     rcu_request_force();
 }
 
@@ -787,32 +931,44 @@ void cond_synchronize_rcu(unsigned long cookie)
 
 void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
 {
-    bool was_empty;
-    long pending;
+    struct rcu_head **prev;
+    unsigned long pending;
 
     node->func = func;
     node->next = NULL;
-
-    rcu_cbq_lock_acquire();
-    was_empty = !cbq.head;
-    /* Atomic: the idle call_rcu thread peeks at cbq.head without the lock. */
-    qatomic_set(cbq.tail, node);
-    cbq.tail = &node->next;
-    pending = cbq.call_count + 1;
-    qatomic_set(&cbq.call_count, pending);
-    qatomic_set(&cbq.seq, cbq.seq + 1);
-    stat64_set(&cbq.queued, stat64_get(&cbq.queued) + 1);
-    rcu_cbq_lock_release();
+    rcu_enqueue_depth++;
+    /*
+     * Announce, then look at the fork gate: a seq_cst read-modify-write
+     * and a seq_cst load, pairing with the increment and the loads in
+     * rcu_fork_gate_close(), so that either this call sees the gate
+     * closed or the forker counts it and waits for its link.  A call
+     * nested in a signal handler must not wait for a forker that waits
+     * for the call it interrupted.
+     */
+    pending = qatomic_fetch_inc(&cbq.enq) + 1 -
+              qatomic_read(&rcu_consumer.done);
+    if (unlikely(rcu_load_seqcst(&rcu_fork_gate.closed)) &&
+        rcu_enqueue_depth == 1) {
+        rcu_fork_gate_park();
+    }
+    prev = qatomic_xchg(&cbq.tail, &node->next);
+    /*
+     * Release: the node is complete before it can be reached; pairs with
+     * the load-acquire of links in rcu_take_batch() and
+     * rcu_queue_length().
+     */
+    qatomic_store_release(prev, node);
+    rcu_enqueue_depth--;
 
     if (unlikely(qatomic_read(&rcu_call_rcu_thread_missing)) &&
         qatomic_xchg(&rcu_call_rcu_thread_missing, false)) {
         rcu_start_call_rcu_thread();
     }
     /* The call_rcu thread only sleeps after finding the queue empty. */
-    if (was_empty) {
+    if (prev == &cbq.head) {
         qemu_event_set(&rcu_call_ready_event);
     }
-    if ((unsigned long)pending == qatomic_read(&tunables.force_callbacks)) {
+    if (pending == qatomic_read(&tunables.force_callbacks)) {
         rcu_request_force();
     }
 }
@@ -828,7 +984,7 @@ static bool rcu_spin_for_callbacks(void)
 
     do {
         for (int i = 0; i < 64; i++) {
-            if (qatomic_read(&cbq.head)) {
+            if (qatomic_read(&cbq.tail) != &cbq.head) {
                 return true;
             }
             cpu_relax();
@@ -901,31 +1057,49 @@ static void rcu_wait_for_callbacks(void)
 }
 
 /*
- * Takes the whole queue as the next batch.  The previous batch's @done
- * callbacks leave cbq.call_count only now, after they ran, and under the
- * same lock acquisition, so a stream costs one acquisition per batch.
+ * Takes the whole queue as the next batch and returns its first node and
+ * (in @n) its length, or NULL when the queue is empty.  Waits for links
+ * in flight: a producer has swapped its node into the tail but not yet
+ * linked it behind its predecessor.
  */
-static struct rcu_head *rcu_take_batch(long done, unsigned long *seq)
+static struct rcu_head *rcu_take_batch(unsigned long *n)
 {
-    struct rcu_head *node;
+    struct rcu_head *first, *node, *next, **last;
+    unsigned round = 0;
 
-    rcu_cbq_lock_acquire();
-    qatomic_set(&cbq.call_count, cbq.call_count - done);
-    node = cbq.head;
-    if (node) {
-        cbq.head = NULL;
-        cbq.tail = &cbq.head;
-        qatomic_set(&rcu_batch.head, node);
-        *seq = cbq.seq;
+    if (qatomic_read(&cbq.tail) == &cbq.head) {
+        return NULL;
     }
-    rcu_cbq_lock_release();
-    return node;
+    rcu_take_begin();
+    /* Acquire pairs with the store-release of the link in call_rcu1(). */
+    while (!(first = qatomic_load_acquire(&cbq.head))) {
+        rcu_backoff(&round);
+    }
+    /*
+     * No producer links into head until the exchange below makes the
+     * queue empty again; the exchange (seq_cst) orders this store before
+     * theirs.
+     */
+    qatomic_set(&cbq.head, NULL);
+    last = qatomic_xchg(&cbq.tail, &cbq.head);
+    *n = 1;
+    for (node = first; &node->next != last; node = next) {
+        while (!(next = qatomic_load_acquire(&node->next))) {
+            rcu_backoff(&round);
+        }
+        (*n)++;
+    }
+    qatomic_set(&rcu_batch.head, first);
+    qatomic_set(&rcu_consumer.taken, rcu_consumer.taken + *n);
+    /* Release: fork() waits for this store to read taken. */
+    qatomic_store_release(&rcu_consumer.taking, false);
+    return first;
 }
 
 /* Returns the next batch, sleeping (offline) while there is none. */
-static struct rcu_head *rcu_next_batch(long done, unsigned long *seq)
+static struct rcu_head *rcu_next_batch(unsigned long *n)
 {
-    struct rcu_head *node = rcu_take_batch(done, seq);
+    struct rcu_head *node = rcu_take_batch(n);
 
     while (!node) {
         if (!rcu_spin_for_callbacks()) {
@@ -934,44 +1108,42 @@ static struct rcu_head *rcu_next_batch(long done, unsigned long *seq)
              * empty from now on sets the event after this reset.
              */
             qemu_event_reset(&rcu_call_ready_event);
-            node = rcu_take_batch(0, seq);
+            node = rcu_take_batch(n);
             if (node) {
                 break;
             }
             rcu_wait_for_callbacks();
         }
-        node = rcu_take_batch(0, seq);
+        node = rcu_take_batch(n);
     }
     return node;
 }
 
-/* Runs a batch in queueing order with the BQL held; returns its length. */
-static long rcu_run_batch(struct rcu_reader_data *self, struct rcu_head *node)
+/* Runs a batch in queueing order with the BQL held. */
+static void rcu_run_batch(struct rcu_reader_data *self, struct rcu_head *node)
 {
-    long n = 0;
-
     bql_lock();
     rcu_set_online(self, true);
     while (node) {
         struct rcu_head *next = node->next;
 
-        /* A fork child re-queues what this thread has not run yet. */
+        /*
+         * From here on the callback counts as running: a fork child
+         * re-queues only what comes after it.
+         */
         qatomic_set(&rcu_batch.head, next);
         /* Counted first: whoever sees the effect sees the count. */
         stat64_set(&stats.callbacks_run, stat64_get(&stats.callbacks_run) + 1);
         node->func(node);
         node = next;
-        n++;
     }
     rcu_set_online(self, false);
     bql_unlock();
-    return n;
 }
 
 static void *call_rcu_thread(void *opaque)
 {
     struct rcu_reader_data *self;
-    long n = 0;
 
     rcu_register_thread();
     rcu_is_call_rcu_thread = true;
@@ -979,12 +1151,15 @@ static void *call_rcu_thread(void *opaque)
     rcu_set_online(self, false);
 
     for (;;) {
-        unsigned long seq = 0;
-        struct rcu_head *node = rcu_next_batch(n, &seq);
+        unsigned long n;
+        struct rcu_head *node = rcu_next_batch(&n);
+        unsigned long taken = rcu_consumer.taken;
 
         synchronize_rcu();
-        qatomic_set(&rcu_cb_gp_done, seq);
-        n = rcu_run_batch(self, node);
+        qatomic_set(&rcu_consumer.done, rcu_consumer.done + n);
+        qatomic_set(&rcu_cb_gp_done, taken);
+        rcu_drag_target(&rcu_force_cb_until, taken);
+        rcu_run_batch(self, node);
 #if defined(RCU_TRIM_POLICY)
         rcu_heap_dirty = true;
 #endif
@@ -1190,7 +1365,7 @@ void rcu_get_stats_sized(RcuStats *s, size_t size)
         .expedited_grace_periods = stat64_get(&stats.expedited_grace_periods),
         .force_rcu_notifier_calls =
             stat64_get(&stats.force_rcu_notifier_calls),
-        .callbacks_queued = stat64_get(&cbq.queued),
+        .callbacks_queued = qatomic_read(&cbq.enq) - cbq.enq_base,
         .callbacks_run = stat64_get(&stats.callbacks_run),
         .malloc_trims = stat64_get(&stats.malloc_trims),
         .membarriers_skipped = stat64_get(&stats.membarriers_skipped),
@@ -1238,6 +1413,30 @@ void rcu_set_tunables_sized(const RcuTunables *t, size_t size)
     qemu_event_set(&rcu_call_ready_event);
 }
 
+#ifdef QEMU_RCU_TEST_HOOKS
+/*
+ * Tests only, in a separate build of the library: moves every sequence
+ * counter on by an even @n, as if n callbacks had been queued and run and
+ * n / 2 grace periods had passed, but leaves the force_rcu() targets
+ * where they are: dragging them along is what the test checks.  Call
+ * with no callback queued or running.
+ */
+void rcu_test_skip_sequences(unsigned long n);
+void rcu_test_skip_sequences(unsigned long n)
+{
+    assert(n % 2 == 0);
+    qemu_mutex_lock(&rcu_sync_lock);
+    assert(cbq.enq == rcu_consumer.taken && cbq.enq == rcu_consumer.done);
+    qatomic_set(&cbq.enq, cbq.enq + n);
+    cbq.enq_base += n;
+    qatomic_set(&rcu_consumer.taken, rcu_consumer.taken + n);
+    qatomic_set(&rcu_consumer.done, rcu_consumer.done + n);
+    qatomic_set(&rcu_cb_gp_done, rcu_cb_gp_done + n);
+    qatomic_set(&rcu_gp_seq, rcu_gp_seq + n);
+    qemu_mutex_unlock(&rcu_sync_lock);
+}
+#endif
+
 static void rcu_tunable_from_env(const char *name, unsigned *value)
 {
     const char *s = getenv(name);
@@ -1272,7 +1471,6 @@ static void rcu_init_complete(void)
 {
     qemu_mutex_init(&rcu_registry_lock);
     qemu_mutex_init(&rcu_sync_lock);
-    rcu_cbq_lock_release();
     qemu_event_init(&rcu_gp_event, true);
     qemu_event_init(&rcu_call_ready_event, false);
     rcu_sleeper_init(&rcu_gp_sleeper);
@@ -1288,36 +1486,35 @@ static void rcu_start_call_rcu_thread(void)
 }
 
 static int atfork_depth = 1;
-#ifdef QEMU_RCU_STANDALONE
-static bool atfork_took_bql;
-#endif
+/* Whether this thread's prepare handler acted, for its parent/child one. */
+static __thread bool rcu_atfork_armed;
 
 void rcu_enable_atfork(void)
 {
-    atfork_depth++;
+    qatomic_inc(&atfork_depth);
 }
 
 void rcu_disable_atfork(void)
 {
-    atfork_depth--;
+    qatomic_dec(&atfork_depth);
 }
 
 /*
  * fork() may come from any thread, at any moment: while others queue
- * callbacks, wait for a grace period or run a batch, and from inside a
- * callback.  The prepare handler takes the BQL (unless the forker holds
- * it), the registry lock and the queue lock, in that order.
- *
- * It does not take rcu_sync_lock: a writer holds that lock while it waits
- * for readers, and a reader may need the BQL before it can leave its
- * critical section (QEMU's MMIO dispatch does), so BQL then rcu_sync_lock
- * would close a cycle.  Nothing the forker takes is held by a thread that
- * waits for a reader.  The child does not need the grace period in flight
- * to finish: its only thread is the forker, outside any critical section.
+ * callbacks, wait for a grace period or run a batch, from inside a
+ * callback, and from several threads at once.  The prepare handler
+ * takes no lock and never waits for the BQL, a grace period or a
+ * callback, so it cannot close a cycle with an application's own atfork
+ * handlers or with a reader that needs the BQL (docs/design.md,
+ * "fork()").  It only closes the fork gate and waits for the enqueues
+ * in flight, a few instructions each.  The child re-initialises every
+ * lock and does not need the grace period in flight: its only thread is
+ * the forker, outside any critical section.
  */
 static void rcu_atfork_prepare(void)
 {
-    if (atfork_depth < 1) {
+    rcu_atfork_armed = qatomic_read(&atfork_depth) > 0;
+    if (!rcu_atfork_armed) {
         return;
     }
     if (unlikely(get_ptr_rcu_reader()->depth)) {
@@ -1326,42 +1523,29 @@ static void rcu_atfork_prepare(void)
     if (unlikely(rcu_in_grace_period)) {
         rcu_fatal("fork() called from a force_rcu notifier");
     }
-#ifdef QEMU_RCU_STANDALONE
-    /* QEMU forks with the BQL held; a standalone caller may not. */
-    atfork_took_bql = !bql_locked();
-    if (atfork_took_bql) {
-        bql_lock();
-    }
-#endif
-    qemu_mutex_lock(&rcu_registry_lock);
-    rcu_cbq_lock_acquire();
+    rcu_fork_gate_close();
 }
 
 static void rcu_atfork_parent(void)
 {
-    if (atfork_depth < 1) {
-        return;
+    if (rcu_atfork_armed) {
+        qatomic_dec(&rcu_fork_gate.closed);
     }
-    rcu_cbq_lock_release();
-    qemu_mutex_unlock(&rcu_registry_lock);
-#ifdef QEMU_RCU_STANDALONE
-    if (atfork_took_bql) {
-        bql_unlock();
-    }
-#endif
 }
 
 /*
  * In the child, callbacks the parent's call_rcu thread had taken but not
- * run go back to the head of the queue, unless the forker is the call_rcu
- * thread itself (fork() from a callback): it goes on running its batch in
- * the child and stays the child's call_rcu thread, so no callback runs
- * twice.  Returns the number of callbacks still to run in the child.
+ * started go back to the head of the queue, unless the forker is the
+ * call_rcu thread itself (fork() from a callback): it goes on running its
+ * batch in the child and stays the child's call_rcu thread, so no
+ * callback runs twice.  A callback that another thread was running at
+ * the fork is neither finished nor run again.  Returns the number of
+ * callbacks queued in the child.
  */
-static long rcu_child_requeue_batch(bool forker_runs_batch)
+static unsigned long rcu_child_requeue_batch(bool forker_runs_batch)
 {
     struct rcu_head *node;
-    long count = 0;
+    unsigned long count = 0;
 
     if (!forker_runs_batch && rcu_batch.head) {
         struct rcu_head **tail = &rcu_batch.head;
@@ -1379,14 +1563,16 @@ static long rcu_child_requeue_batch(bool forker_runs_batch)
     for (node = cbq.head; node; node = node->next) {
         count++;
     }
-    if (!forker_runs_batch) {
-        cbq.call_count = count;
-        return count;
-    }
-    /* The running batch stays in call_count until it ends. */
-    for (node = rcu_batch.head; node; node = node->next) {
-        count++;
-    }
+    /*
+     * Producers parked at the gate exist only in the parent: their
+     * announcements are dropped here.
+     */
+    rcu_consumer.taken = cbq.enq - count;
+    rcu_consumer.done = cbq.enq - count;
+    rcu_consumer.taking = false;
+    rcu_fork_gate.closed = 0;
+    rcu_fork_gate.parked = 0;
+    cbq.enq_base = cbq.enq - count;
     return count;
 }
 
@@ -1402,21 +1588,17 @@ static void rcu_atfork_child(void)
 {
     struct rcu_reader_data *self = get_ptr_rcu_reader();
     bool forker_runs_batch = rcu_is_call_rcu_thread;
-    long pending;
+    unsigned long pending;
 
-    if (atfork_depth < 1) {
+    if (!rcu_atfork_armed) {
         return;
     }
 #ifdef QEMU_RCU_STANDALONE
-    if (atfork_took_bql) {
-        bql_unlock();
-    }
     rcu_membarrier_calls_base = qemu_membarrier_call_count();
 #endif
 
     pending = rcu_child_requeue_batch(forker_runs_batch);
     memset(&stats, 0, sizeof(stats));
-    stat64_init(&cbq.queued, pending);
     in_drain_call_rcu = 0;
     rcu_expedite_count = 0;
     rcu_online.count = 0;

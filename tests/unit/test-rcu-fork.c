@@ -2,9 +2,11 @@
 /* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * fork() from any thread at any moment: against every lock a reader, a
- * writer and the call_rcu thread can hold, during a callback and from a
- * callback.  What the child must be able to do afterwards is always the
- * same: synchronize_rcu(), call_rcu1() and drain_call_rcu().
+ * writer and the call_rcu thread can hold, during a callback, from a
+ * callback, from several threads at once, against an application's own
+ * atfork handlers, against a stream of call_rcu1() and against
+ * rcu_disable_atfork().  What the child must be able to do afterwards is
+ * always the same: synchronize_rcu(), call_rcu1() and drain_call_rcu().
  *
  * Each case would hang or crash before its fix, so each runs in a
  * subprocess with a time limit.
@@ -177,9 +179,16 @@ static void test_fork_deadlock(gconstpointer data)
     run_in_subprocess(NULL);
 }
 
-/* The call_rcu thread runs a long callback (BQL held) while we fork. */
+/*
+ * The call_rcu thread runs a long callback, holding the BQL, when another
+ * thread forks.  A forker that holds the BQL, as QEMU's do, had to wait
+ * for the batch to end: in the child the callback has run, once.  One
+ * that does not hold it forks at once: in the child that callback is
+ * neither finished nor run again, the callback queued after it runs, and
+ * the BQL is free.
+ */
 static QemuEvent long_cb_started;
-static int long_cb_runs;
+static int long_cb_runs, after_long_cb_runs;
 
 static void long_cb(struct rcu_head *head)
 {
@@ -188,25 +197,40 @@ static void long_cb(struct rcu_head *head)
     long_cb_runs++;
 }
 
-static void test_fork_during_callback(void)
+static void after_long_cb(struct rcu_head *head)
 {
+    after_long_cb_runs++;
+}
+
+static void test_fork_during_callback(gconstpointer data)
+{
+    bool hold_bql = GPOINTER_TO_INT(data);
+
     if (g_test_subprocess()) {
-        static struct rcu_head head;
+        static struct rcu_head heads[2];
         pid_t pid;
 
         qemu_event_init(&long_cb_started, false);
-        call_rcu1(&head, long_cb);
+        call_rcu1(&heads[0], long_cb);
+        call_rcu1(&heads[1], after_long_cb);
         qemu_event_wait(&long_cb_started);
+        if (hold_bql) {
+            bql_lock();
+        }
         pid = fork();
         if (pid == 0) {
-            /* The batch was finished before the fork, never re-run. */
             alarm(10);
             drain_call_rcu();
-            _exit(long_cb_runs == 1 ? 0 : 1);
+            _exit(long_cb_runs == hold_bql && after_long_cb_runs == 1 ?
+                  0 : 1);
+        }
+        if (hold_bql) {
+            bql_unlock();
         }
         wait_child(pid);
         drain_call_rcu();
         g_assert_cmpint(long_cb_runs, ==, 1);
+        g_assert_cmpint(after_long_cb_runs, ==, 1);
         return;
     }
     run_in_subprocess(NULL);
@@ -434,6 +458,252 @@ static void test_stats_reset_in_child(void)
     }
     wait_child(pid);
 }
+/* --- several threads forking at once ------------------------------------ */
+
+#define CONCURRENT_FORK_ROUNDS 20
+
+static int fork_round, forkers_ready;
+
+/*
+ * Forks CONCURRENT_FORK_ROUNDS times in step with another forker; with
+ * @opaque, holding the BQL.  Returns non-NULL if fork() ever came back
+ * holding the BQL when it had not, or the other way round.
+ */
+static void *concurrent_forker_fn(void *opaque)
+{
+    bool hold_bql = opaque != NULL;
+
+    for (int i = 1; i <= CONCURRENT_FORK_ROUNDS; i++) {
+        pid_t pid;
+        bool held;
+
+        if (hold_bql) {
+            bql_lock();
+        }
+        qatomic_inc(&forkers_ready);
+        while (qatomic_read(&fork_round) < i) {
+            cpu_relax();
+        }
+        pid = fork();
+        if (pid == 0) {
+            _exit(bql_locked() == hold_bql ? 0 : 1);
+        }
+        held = bql_locked();
+        if (held) {
+            bql_unlock();
+        }
+        wait_child(pid);
+        if (held != hold_bql) {
+            return GINT_TO_POINTER(i);
+        }
+    }
+    return NULL;
+}
+
+/*
+ * One thread holds the BQL and forks, another forks at the same moment
+ * without it: each must come back holding exactly what it held.
+ */
+static void test_concurrent_forks(void)
+{
+    if (g_test_subprocess()) {
+        QemuThread holder, other;
+
+        qemu_thread_create(&holder, "forker-bql", concurrent_forker_fn,
+                           GINT_TO_POINTER(1), QEMU_THREAD_JOINABLE);
+        qemu_thread_create(&other, "forker", concurrent_forker_fn, NULL,
+                           QEMU_THREAD_JOINABLE);
+        for (int i = 1; i <= CONCURRENT_FORK_ROUNDS; i++) {
+            while (qatomic_read(&forkers_ready) < 2 * i) {
+                g_usleep(100);
+            }
+            qatomic_set(&fork_round, i);
+        }
+        g_assert_null(qemu_thread_join(&holder));
+        g_assert_null(qemu_thread_join(&other));
+        bql_lock();
+        bql_unlock();
+        return;
+    }
+    run_in_subprocess(NULL);
+}
+
+/* --- an application's own atfork handlers ------------------------------ */
+
+/*
+ * The application keeps a structure consistent across fork() with its
+ * lock L, taken by its own prepare handler, and its RCU callbacks take L
+ * too.  glibc runs that handler before the library's (registered
+ * earlier), so the library must not then wait for anything a callback
+ * holds, such as the BQL.
+ */
+static pthread_mutex_t app_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool app_in_fork;
+static int app_cb_runs;
+static QemuEvent app_cb_started;
+
+static void app_prepare(void)
+{
+    pthread_mutex_lock(&app_lock);
+    qatomic_set(&app_in_fork, true);
+    /* Let the callback block on L. */
+    g_usleep(100 * 1000);
+}
+
+static void app_parent(void)
+{
+    qatomic_set(&app_in_fork, false);
+    pthread_mutex_unlock(&app_lock);
+}
+
+static void app_child(void)
+{
+    pthread_mutex_unlock(&app_lock);
+}
+
+static void app_cb(struct rcu_head *head)
+{
+    qemu_event_set(&app_cb_started);
+    while (!qatomic_read(&app_in_fork)) {
+        g_usleep(1000);
+    }
+    pthread_mutex_lock(&app_lock);
+    app_cb_runs++;
+    pthread_mutex_unlock(&app_lock);
+}
+
+static void test_fork_app_atfork_lock(void)
+{
+    if (g_test_subprocess()) {
+        static struct rcu_head head;
+        pid_t pid;
+
+        qemu_event_init(&app_cb_started, false);
+        pthread_atfork(app_prepare, app_parent, app_child);
+        call_rcu1(&head, app_cb);
+        qemu_event_wait(&app_cb_started);
+        pid = fork_and_check();
+        wait_child(pid);
+        drain_call_rcu();
+        g_assert_cmpint(app_cb_runs, ==, 1);
+        return;
+    }
+    run_in_subprocess(NULL);
+}
+
+/* --- fork() against a stream of call_rcu1() ---------------------------- */
+
+static bool stream_stop;
+static int stream_outstanding;
+
+static void stream_cb(struct rcu_head *head)
+{
+    qatomic_dec(&stream_outstanding);
+    g_free(head);
+}
+
+/* Queues callbacks back to back, keeping at most a few thousand queued. */
+static void *stream_producer_fn(void *opaque)
+{
+    while (!qatomic_read(&stream_stop)) {
+        while (qatomic_read(&stream_outstanding) > 2000) {
+            g_usleep(10);
+        }
+        qatomic_inc(&stream_outstanding);
+        call_rcu1(g_new0(struct rcu_head, 1), stream_cb);
+    }
+    return NULL;
+}
+
+/*
+ * Producers are in the middle of call_rcu1() at any moment, and the
+ * call_rcu thread in the middle of a batch with the BQL held; the child
+ * must inherit a complete queue whose count agrees with it and a free
+ * BQL: every callback it has runs (drain_call_rcu() returns) and the
+ * statistics say so.
+ */
+static void test_fork_during_enqueue_stream(void)
+{
+#ifdef QEMU_SANITIZE_ADDRESS
+    g_test_skip("AddressSanitizer's allocator is not fork-safe");
+    return;
+#endif
+    if (g_test_subprocess()) {
+        QemuThread t[2];
+
+        for (int i = 0; i < 2; i++) {
+            qemu_thread_create(&t[i], "producer", stream_producer_fn, NULL,
+                               QEMU_THREAD_JOINABLE);
+        }
+        for (int i = 0; i < 100; i++) {
+            pid_t pid;
+
+            g_usleep(g_random_int_range(0, 3000));
+            pid = fork();
+            if (pid == 0) {
+                RcuStats s;
+
+                alarm(10);
+                drain_call_rcu();
+                rcu_get_stats(&s);
+                _exit(s.callbacks_run == s.callbacks_queued ? 0 : 1);
+            }
+            wait_child(pid);
+        }
+        qatomic_set(&stream_stop, true);
+        for (int i = 0; i < 2; i++) {
+            qemu_thread_join(&t[i]);
+        }
+        drain_call_rcu();
+        return;
+    }
+    run_in_subprocess(NULL);
+}
+
+/* --- rcu_disable_atfork() during fork() -------------------------------- */
+
+static bool toggle_stop;
+
+static void *atfork_toggler_fn(void *opaque)
+{
+    while (!qatomic_read(&toggle_stop)) {
+        rcu_disable_atfork();
+        rcu_enable_atfork();
+    }
+    return NULL;
+}
+
+/*
+ * Each fork()'s parent and child handlers do what its prepare handler
+ * decided, even if fork support is switched off and on meanwhile: the
+ * parent can still queue and drain callbacks afterwards.
+ */
+static void test_fork_atfork_toggled(void)
+{
+    if (g_test_subprocess()) {
+        static struct rcu_head head;
+        QemuThread toggler;
+
+        qemu_thread_create(&toggler, "toggler", atfork_toggler_fn, NULL,
+                           QEMU_THREAD_JOINABLE);
+        for (int i = 0; i < 100; i++) {
+            pid_t pid = fork();
+
+            if (pid == 0) {
+                _exit(0);
+            }
+            wait_child(pid);
+        }
+        qatomic_set(&toggle_stop, true);
+        qemu_thread_join(&toggler);
+        queued_cb_ran = false;
+        call_rcu1(&head, queued_cb);
+        drain_call_rcu();
+        g_assert_true(queued_cb_ran);
+        return;
+    }
+    run_in_subprocess(NULL);
+}
 
 int main(int argc, char **argv)
 {
@@ -449,8 +719,10 @@ int main(int argc, char **argv)
             g_strdup_printf("/rcu/fork/deadlock/%s", fork_cases[i]);
         g_test_add_data_func(path, GINT_TO_POINTER(i), test_fork_deadlock);
     }
-    g_test_add_func("/rcu/fork/deadlock/during-callback",
-                    test_fork_during_callback);
+    g_test_add_data_func("/rcu/fork/during-callback/forker-holds-bql",
+                         GINT_TO_POINTER(1), test_fork_during_callback);
+    g_test_add_data_func("/rcu/fork/during-callback/forker-without-bql",
+                         GINT_TO_POINTER(0), test_fork_during_callback);
     g_test_add_func("/rcu/fork/deadlock/during-notifier",
                     test_fork_during_notifier);
     g_test_add_func("/rcu/fork/deadlock/during-churn",
@@ -458,5 +730,13 @@ int main(int argc, char **argv)
     g_test_add_func("/rcu/fork/from-callback", test_fork_from_callback);
     g_test_add_func("/rcu/fork/stats-reset-in-child",
                     test_stats_reset_in_child);
+    g_test_add_func("/rcu/fork/concurrent-forks-keep-their-bql",
+                    test_concurrent_forks);
+    g_test_add_func("/rcu/fork/app-atfork-lock-taken-by-callback",
+                    test_fork_app_atfork_lock);
+    g_test_add_func("/rcu/fork/during-enqueue-stream",
+                    test_fork_during_enqueue_stream);
+    g_test_add_func("/rcu/fork/atfork-toggled-meanwhile",
+                    test_fork_atfork_toggled);
     return g_test_run();
 }

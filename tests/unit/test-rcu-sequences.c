@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
+/*
+ * Sequence counters across their wrap-around and across half their range.
+ * Every counter starts 1000 short of its wrap, so the first thousand
+ * callbacks and grace periods cross it; crossing 2^(BITS-1) would take
+ * billions, so this program is linked with a build of the library that
+ * can skip its counters ahead (QEMU_RCU_TEST_HOOKS).
+ */
+#include "qemu/osdep.h"
+#include "qemu/rcu.h"
+#include "qemu/rcu-ext.h"
+#include "test-util.h"
+
+/* Only in the QEMU_RCU_TEST_HOOKS build of util/rcu.c. */
+void rcu_test_skip_sequences(unsigned long n);
+
+static bool ran;
+
+static void ran_cb(struct rcu_head *head)
+{
+    qatomic_set(&ran, true);
+}
+
+/* Queues a callback and waits until it ran, without forcing anything. */
+static void one_callback(void)
+{
+    static struct rcu_head head;
+
+    qatomic_set(&ran, false);
+    call_rcu1(&head, ran_cb);
+    while (!qatomic_read(&ran)) {
+        g_usleep(100);
+    }
+}
+
+/*
+ * Callbacks queued one at a time never reach the 30 that force a grace
+ * period, before and after the callback sequence wraps around.
+ */
+static void test_callback_seq_wrap(void)
+{
+    RcuStats before, after;
+
+    rcu_get_stats(&before);
+    for (int i = 0; i < 3000; i++) {
+        one_callback();
+    }
+    rcu_get_stats(&after);
+    g_assert_cmpuint(after.callbacks_run - before.callbacks_run, ==, 3000);
+    g_assert_cmpuint(after.forced_grace_periods, ==,
+                     before.forced_grace_periods);
+}
+
+/*
+ * Once the counters have moved 2^(BITS-1) past the initial force_rcu()
+ * targets, those targets must not read as the future: grace periods and
+ * callbacks that nobody asked to force stay in the normal state.  The
+ * counters move a quarter of their range at a time, with a callback and
+ * its grace period in between, for the library to drag its targets along.
+ */
+static void test_half_range(void)
+{
+    RcuStats before, after;
+
+    for (int i = 0; i < 4; i++) {
+        drain_call_rcu();
+        rcu_test_skip_sequences(1UL << (sizeof(long) * 8 - 3));
+        one_callback();
+    }
+    rcu_get_stats(&before);
+    for (int i = 0; i < 100; i++) {
+        synchronize_rcu();
+        one_callback();
+    }
+    rcu_get_stats(&after);
+    g_assert_cmpuint(after.forced_grace_periods, ==,
+                     before.forced_grace_periods);
+    /* force_rcu() still works from there. */
+    force_rcu();
+    synchronize_rcu();
+    rcu_get_stats(&after);
+    g_assert_cmpuint(after.forced_grace_periods, >,
+                     before.forced_grace_periods);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/rcu/sequences/callback-seq-wrap",
+                    test_callback_seq_wrap);
+    g_test_add_func("/rcu/sequences/half-range", test_half_range);
+    return g_test_run();
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (c) 2026 The qemu-rcu authors */
+/*
+ * Signals and real-time threads: call_rcu1() from a signal handler that
+ * interrupted call_rcu1(), and a SCHED_FIFO producer sharing a CPU with a
+ * preempted one.
+ */
+#include "qemu/osdep.h"
+#include "qemu/rcu.h"
+#include "qemu/rcu-ext.h"
+#include "qemu/main-loop.h"
+#include "test-util.h"
+#include "test-subprocess.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+/* --- call_rcu1() from a signal handler --------------------------------- */
+
+#define HANDLER_HEADS 100000
+
+static struct rcu_head handler_heads[HANDLER_HEADS];
+static int handler_queued;
+static long callbacks_ran;
+
+static void count_cb(struct rcu_head *head)
+{
+    qatomic_inc(&callbacks_ran);
+}
+
+static void count_free_cb(struct rcu_head *head)
+{
+    qatomic_inc(&callbacks_ran);
+    g_free(head);
+}
+
+static void enqueue_handler(int sig)
+{
+    if (handler_queued < HANDLER_HEADS) {
+        call_rcu1(&handler_heads[handler_queued++], count_cb);
+    }
+}
+
+/*
+ * A timer interrupts this thread every 50 us while it queues callbacks
+ * back to back, and the handler queues one too, often in the middle of
+ * the interrupted call_rcu1(): both must complete, and every callback
+ * must run once.
+ */
+static void test_call_rcu_from_signal_handler(void)
+{
+    if (g_test_subprocess()) {
+        struct sigaction sa = { .sa_handler = enqueue_handler };
+        struct sigevent sev = {
+            .sigev_notify = SIGEV_THREAD_ID,
+            .sigev_signo = SIGPROF,
+        };
+        struct itimerspec its = {
+            .it_value.tv_nsec = 50000, .it_interval.tv_nsec = 50000,
+        };
+        int64_t end = test_now_ns() + 500 * 1000000LL;
+        long queued = 0;
+        timer_t timer;
+
+        sigaction(SIGPROF, &sa, NULL);
+        sev._sigev_un._tid = syscall(SYS_gettid);
+        g_assert_cmpint(timer_create(CLOCK_MONOTONIC, &sev, &timer), ==, 0);
+        g_assert_cmpint(timer_settime(timer, 0, &its, NULL), ==, 0);
+        while (test_now_ns() < end) {
+            for (int i = 0; i < 1000; i++) {
+                call_rcu1(g_new0(struct rcu_head, 1), count_free_cb);
+            }
+            queued += 1000;
+        }
+        timer_delete(timer);
+        drain_call_rcu();
+        g_test_message("%ld callbacks queued, %d of them from the handler",
+                       queued + handler_queued, handler_queued);
+        g_assert_cmpint(handler_queued, >, 0);
+        g_assert_cmpint(qatomic_read(&callbacks_ran), ==,
+                        queued + handler_queued);
+        return;
+    }
+    run_in_subprocess(NULL);
+}
+
+/* --- a real-time producer and a preempted one on one CPU --------------- */
+
+#define RT_ROUNDS 3000
+#define RT_CALLS_PER_ROUND 100
+
+typedef struct Producer {
+    QemuThread thread;
+    bool realtime;
+    bool started;
+    long calls;
+} Producer;
+
+static bool rt_stop;
+static int outstanding;
+
+static void outstanding_cb(struct rcu_head *head)
+{
+    qatomic_dec(&outstanding);
+    count_free_cb(head);
+}
+
+static void produce(Producer *p)
+{
+    qatomic_inc(&outstanding);
+    call_rcu1(g_new0(struct rcu_head, 1), outstanding_cb);
+    p->calls++;
+}
+
+static void pin_to_cpu0(void)
+{
+    cpu_set_t cpu0;
+
+    CPU_ZERO(&cpu0);
+    CPU_SET(0, &cpu0);
+    g_assert_cmpint(pthread_setaffinity_np(pthread_self(), sizeof(cpu0),
+                                           &cpu0), ==, 0);
+}
+
+/*
+ * The real-time producer wakes up RT_ROUNDS times, preempting the other
+ * producer wherever it is (often inside call_rcu1()), and queues a few
+ * callbacks; the other one queues callbacks back to back, at most a few
+ * thousand at a time.
+ */
+static void *producer_fn(void *opaque)
+{
+    Producer *p = opaque;
+
+    pin_to_cpu0();
+    if (p->realtime) {
+        struct sched_param param = { .sched_priority = 1 };
+
+        g_assert_cmpint(pthread_setschedparam(pthread_self(), SCHED_FIFO,
+                                              &param), ==, 0);
+        for (int i = 0; i < RT_ROUNDS; i++) {
+            g_usleep(100);
+            for (int j = 0; j < RT_CALLS_PER_ROUND; j++) {
+                produce(p);
+            }
+        }
+        return NULL;
+    }
+    qatomic_set(&p->started, true);
+    while (!qatomic_read(&rt_stop)) {
+        if (qatomic_read(&outstanding) < 4000) {
+            produce(p);
+        }
+    }
+    return NULL;
+}
+
+static void *try_fifo_fn(void *opaque)
+{
+    struct sched_param param = { .sched_priority = 1 };
+
+    return GINT_TO_POINTER(pthread_setschedparam(pthread_self(), SCHED_FIFO,
+                                                 &param));
+}
+
+/*
+ * A SCHED_FIFO thread that queues callbacks shares CPU 0 with a
+ * SCHED_OTHER one that it preempts at arbitrary points.  Enqueueing never
+ * waits for another producer, so the real-time thread finishes quickly;
+ * had it spun on a lock held by the preempted thread, that thread would
+ * run again only in the scheduler's real-time throttling gaps (50 ms a
+ * second by default), or never.
+ */
+static void test_realtime_producer(void)
+{
+    QemuThread probe;
+
+    qemu_thread_create(&probe, "try-fifo", try_fifo_fn, NULL,
+                       QEMU_THREAD_JOINABLE);
+    if (qemu_thread_join(&probe)) {
+        g_test_skip("sched_setscheduler(SCHED_FIFO) is not permitted here");
+        return;
+    }
+    if (g_test_subprocess()) {
+        Producer other = { .realtime = false };
+        Producer rt = { .realtime = true };
+        int64_t start, elapsed;
+
+        qemu_thread_create(&other.thread, "producer", producer_fn, &other,
+                           QEMU_THREAD_JOINABLE);
+        while (!qatomic_read(&other.started)) {
+            g_usleep(1000);
+        }
+        start = test_now_ns();
+        qemu_thread_create(&rt.thread, "rt-producer", producer_fn, &rt,
+                           QEMU_THREAD_JOINABLE);
+        qemu_thread_join(&rt.thread);
+        elapsed = test_now_ns() - start;
+        qatomic_set(&rt_stop, true);
+        qemu_thread_join(&other.thread);
+        drain_call_rcu();
+        g_test_message("%d wake-ups at SCHED_FIFO in %.1f ms", RT_ROUNDS,
+                       elapsed / 1e6);
+        /* ~0.4 s expected here: 25 times that is a livelock. */
+        g_assert_cmpint(elapsed, <, 10 * 1000000000LL);
+        g_assert_cmpint(qatomic_read(&callbacks_ran), ==,
+                        other.calls + rt.calls);
+        return;
+    }
+    run_in_subprocess(NULL);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/rcu/signals/call-rcu-from-handler",
+                    test_call_rcu_from_signal_handler);
+    g_test_add_func("/rcu/signals/realtime-producer", test_realtime_producer);
+    return g_test_run();
+}
