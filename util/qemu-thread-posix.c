@@ -459,8 +459,18 @@ void qemu_thread_create(QemuThread *thread, const char *name,
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     }
 
-    /* New threads start with every signal blocked, as in QEMU. */
+    /*
+     * New threads start with the asynchronous signals blocked, as in
+     * QEMU.  Faults stay deliverable: blocking SIGSEGV, SIGBUS, SIGFPE,
+     * SIGILL or SIGTRAP only makes the kernel kill the process on a fault
+     * (in an RCU callback, say) without running the application's handler.
+     */
     sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGTRAP);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     err = pthread_create(&thread->thread, &attr, thread_trampoline, start);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -2,8 +2,8 @@
 /* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Signals and real-time threads: call_rcu1() from a signal handler that
- * interrupted call_rcu1(), and a SCHED_FIFO producer sharing a CPU with a
- * preempted one.
+ * interrupted call_rcu1(), a SCHED_FIFO producer sharing a CPU with a
+ * preempted one, and faults raised inside RCU callbacks.
  */
 #include "qemu/osdep.h"
 #include "qemu/rcu.h"
@@ -14,6 +14,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -212,11 +213,114 @@ static void test_realtime_producer(void)
     run_in_subprocess(NULL);
 }
 
+/* --- faults inside callbacks ------------------------------------------- */
+
+typedef enum Fault {
+    FAULT_SEGV,
+    FAULT_BUS,
+    FAULT_FPE,
+    FAULT_ILL,
+} Fault;
+
+static const int fault_signal[] = {
+    [FAULT_SEGV] = SIGSEGV,
+    [FAULT_BUS] = SIGBUS,
+    [FAULT_FPE] = SIGFPE,
+    [FAULT_ILL] = SIGILL,
+};
+
+#define FAULT_HANDLED 42
+
+static Fault fault;
+/* NULL, through a variable the compiler cannot see through. */
+static int *volatile unmapped_address;
+
+static void fault_handler(int sig)
+{
+    _exit(FAULT_HANDLED);
+}
+
+static void faulting_cb(struct rcu_head *head)
+{
+    switch (fault) {
+    case FAULT_SEGV:
+        *unmapped_address = 1;
+        break;
+    case FAULT_BUS: {
+        /* A mapping past the end of an empty file. */
+        FILE *f = tmpfile();
+        volatile char *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED,
+                                fileno(f), 0);
+
+        (void)*p;
+        break;
+    }
+    case FAULT_FPE: {
+        volatile int num = 42, zero = 0;
+        volatile int x = num / zero;
+
+        (void)x;
+        break;
+    }
+    case FAULT_ILL:
+        __builtin_trap();
+        break;
+    }
+}
+
+/*
+ * A fault inside a callback reaches the application's handler: the
+ * call_rcu thread leaves the synchronous signals unblocked, as QEMU's
+ * threads do.  Blocked, the kernel would kill the process instead.
+ */
+static void test_fault_in_callback(gconstpointer data)
+{
+    static struct rcu_head head;
+    int status;
+    pid_t pid;
+
+    fault = GPOINTER_TO_INT(data);
+    pid = fork();
+    if (pid == 0) {
+        struct sigaction sa = { .sa_handler = fault_handler };
+
+        alarm(10);
+        sigaction(fault_signal[fault], &sa, NULL);
+        call_rcu1(&head, faulting_cb);
+        drain_call_rcu();
+        _exit(0);
+    }
+    status = wait_status(pid);
+    if (WIFSIGNALED(status)) {
+        g_test_message("killed by signal %d", WTERMSIG(status));
+    }
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, FAULT_HANDLED);
+}
+
 int main(int argc, char **argv)
 {
+    static const char *const faults[] = {
+        [FAULT_SEGV] = "segv", [FAULT_BUS] = "bus",
+        [FAULT_FPE] = "fpe", [FAULT_ILL] = "ill",
+    };
+
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/rcu/signals/call-rcu-from-handler",
                     test_call_rcu_from_signal_handler);
     g_test_add_func("/rcu/signals/realtime-producer", test_realtime_producer);
+    for (int i = 0; i < G_N_ELEMENTS(faults); i++) {
+        g_autofree char *path =
+            g_strdup_printf("/rcu/signals/fault-in-callback/%s", faults[i]);
+
+#if !defined(__i386__) && !defined(__x86_64__)
+        /* Division by zero and __builtin_trap() raise these on x86 only. */
+        if (i == FAULT_FPE || i == FAULT_ILL) {
+            continue;
+        }
+#endif
+        g_test_add_data_func(path, GINT_TO_POINTER(i),
+                             test_fault_in_callback);
+    }
     return g_test_run();
 }
