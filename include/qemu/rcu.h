@@ -41,7 +41,11 @@
  */
 extern unsigned long rcu_gp_ctr;
 
-/* Set by a reader that leaves its section while the writer waits. */
+/*
+ * Part of QEMU's API; qemu-rcu initialises it but never waits on it (its
+ * grace period sleeps on a private sleeper that rcu_read_unlock_wake()
+ * wakes).
+ */
 extern QemuEvent rcu_gp_event;
 
 struct rcu_reader_data {
@@ -80,11 +84,28 @@ G_NORETURN void rcu_read_unlock_unbalanced(void) __attribute__((cold));
  */
 void rcu_read_unlock_wake(void) __attribute__((cold));
 
+/*
+ * The outermost rcu_read_lock() and rcu_read_unlock() are written for a
+ * signal handler that runs its own section in the middle of them
+ * (docs/design.md, "Signal handlers"): depth changes before ctr on entry
+ * and before ctr on exit, with compiler barriers that keep it so, and a
+ * nested lock that finds no snapshot yet takes one itself.
+ */
+static inline void rcu_read_lock_snapshot(struct rcu_reader_data *p_rcu_reader)
+{
+    qatomic_set(&p_rcu_reader->ctr, qatomic_read(&rcu_gp_ctr));
+
+    /*
+     * Order the store to ctr before the loads of RCU-protected pointers;
+     * pairs with smp_mb_global() in synchronize_rcu().
+     */
+    smp_mb_placeholder();
+}
+
 static inline void rcu_read_lock(void)
 {
     struct rcu_reader_data *p_rcu_reader = get_ptr_rcu_reader();
     unsigned depth = p_rcu_reader->depth;
-    unsigned long ctr;
 
     /*
      * depth is stored as a constant on the outermost lock and unlock, so
@@ -93,20 +114,17 @@ static inline void rcu_read_lock(void)
      */
     if (unlikely(depth > 0)) {
         p_rcu_reader->depth = depth + 1;
+        /* In a signal handler that interrupted the outermost lock. */
+        if (unlikely(!qatomic_read(&p_rcu_reader->ctr))) {
+            rcu_read_lock_snapshot(p_rcu_reader);
+        }
         return;
     }
+    /* An offline or unregistered thread would miss the writer's barrier. */
+    rcu_assert(p_rcu_reader->registered && !p_rcu_reader->offline);
     p_rcu_reader->depth = 1;
-    /* An offline thread would miss the writer's barrier. */
-    rcu_assert(!p_rcu_reader->offline);
-
-    ctr = qatomic_read(&rcu_gp_ctr);
-    qatomic_set(&p_rcu_reader->ctr, ctr);
-
-    /*
-     * Order the store to ctr before the loads of RCU-protected pointers;
-     * pairs with smp_mb_global() in synchronize_rcu().
-     */
-    smp_mb_placeholder();
+    signal_barrier();
+    rcu_read_lock_snapshot(p_rcu_reader);
 }
 
 static inline void rcu_read_unlock(void)
@@ -122,11 +140,14 @@ static inline void rcu_read_unlock(void)
         p_rcu_reader->depth = depth - 1;
         return;
     }
+    /* The section's accesses stay before depth reads zero. */
+    signal_barrier();
     p_rcu_reader->depth = 0;
 
     /*
      * The section's accesses happen before ctr reads zero; pairs with
-     * the load-acquire of ctr in wait_for_readers().
+     * the load-acquire of ctr in wait_for_readers().  The release also
+     * keeps the store to depth before it.
      */
     qatomic_store_release(&p_rcu_reader->ctr, 0);
 

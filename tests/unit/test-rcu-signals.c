@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Copyright (c) 2026 The qemu-rcu authors */
 /*
- * Signals and real-time threads: call_rcu1() from a signal handler that
- * interrupted call_rcu1(), a SCHED_FIFO producer sharing a CPU with a
- * preempted one, and faults raised inside RCU callbacks.
+ * Signals and real-time threads: a signal handler's read-side section at
+ * every instruction of the read-side fast path, call_rcu1() from a signal
+ * handler that interrupted call_rcu1(), a SCHED_FIFO producer sharing a
+ * CPU with a preempted one, and faults raised inside RCU callbacks.
  */
 #include "qemu/osdep.h"
 #include "qemu/rcu.h"
@@ -15,8 +16,150 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <time.h>
+
+/* --- a signal handler's section inside rcu_read_lock()/unlock() -------- */
+
+/* Exit codes of the traced child. */
+enum {
+    PROBE_OK = 0,
+    PROBE_HANDLER_UNPROTECTED = 1,
+    PROBE_SECTION_UNPROTECTED = 2,
+    PROBE_LEFT_INSIDE = 3,
+};
+
+static volatile sig_atomic_t handler_unprotected;
+
+/* A section counts as protected while its thread's snapshot is non-zero. */
+static bool rcu_protected(void)
+{
+    return qatomic_read(&get_ptr_rcu_reader()->ctr) != 0;
+}
+
+static void nested_section_handler(int sig)
+{
+    rcu_read_lock();
+    if (!rcu_protected()) {
+        handler_unprotected = 1;
+    }
+    rcu_read_unlock();
+}
+
+static void __attribute__((noinline)) probed_section(void)
+{
+    rcu_read_lock();
+    if (!rcu_protected()) {
+        _exit(PROBE_SECTION_UNPROTECTED);
+    }
+    barrier();
+    if (!rcu_protected()) {
+        _exit(PROBE_SECTION_UNPROTECTED);
+    }
+    rcu_read_unlock();
+}
+
+/*
+ * The traced child: stops, runs one outermost section, stops again (the
+ * tracer's end marker; kill() is resolved by then, so stepping does not
+ * wander into the dynamic linker), and reports in its exit status.
+ */
+static G_NORETURN void probe_child(void)
+{
+    struct sigaction sa = { .sa_handler = nested_section_handler };
+
+    alarm(10);
+    sigaction(SIGUSR1, &sa, NULL);
+    ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+    kill(getpid(), SIGSTOP);
+    probed_section();
+    kill(getpid(), SIGSTOP);
+    if (handler_unprotected) {
+        _exit(PROBE_HANDLER_UNPROTECTED);
+    }
+    if (rcu_protected() || get_ptr_rcu_reader()->depth) {
+        _exit(PROBE_LEFT_INSIDE);
+    }
+    _exit(PROBE_OK);
+}
+
+/* Resumes a stopped child with @sig and waits until it exits. */
+static int probe_finish(pid_t pid, int sig)
+{
+    int status;
+
+    for (;;) {
+        g_assert_cmpint(ptrace(PTRACE_CONT, pid, NULL,
+                               GINT_TO_POINTER(sig)), ==, 0);
+        status = wait_status(pid);
+        if (!WIFSTOPPED(status)) {
+            return status;
+        }
+        /* The end marker: suppress it. */
+        g_assert_cmpint(WSTOPSIG(status), ==, SIGSTOP);
+        sig = 0;
+    }
+}
+
+/*
+ * Single-steps a new child @steps instructions past its first stop, then
+ * lets it run with SIGUSR1 delivered at that instruction.  Returns its
+ * wait status, or -1 if it reached its end marker within @steps, which
+ * tells the caller that every instruction has been covered.
+ */
+static int probe_at(long steps)
+{
+    pid_t pid = fork();
+    int status;
+
+    if (pid == 0) {
+        probe_child();
+    }
+    status = wait_status(pid);
+    g_assert_true(WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP);
+    for (long i = 0; i < steps; i++) {
+        g_assert_cmpint(ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL), ==, 0);
+        status = wait_status(pid);
+        g_assert_true(WIFSTOPPED(status));
+        if (WSTOPSIG(status) == SIGSTOP) {
+            probe_finish(pid, 0);
+            return -1;
+        }
+        g_assert_cmpint(WSTOPSIG(status), ==, SIGTRAP);
+    }
+    /* A single-step stop is a signal-delivery stop: deliver SIGUSR1. */
+    return probe_finish(pid, SIGUSR1);
+}
+
+/*
+ * A handler that runs its own section at any instruction of an outermost
+ * rcu_read_lock() ... rcu_read_unlock() (the code the compiler actually
+ * generated, reorderings included) is protected, leaves the interrupted
+ * section protected, and does not leave the thread looking inside.
+ */
+static void test_handler_section_at_every_instruction(void)
+{
+    long steps;
+
+    for (steps = 0;; steps++) {
+        int status = probe_at(steps);
+
+        if (status == -1) {
+            break;
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != PROBE_OK) {
+            g_test_message("signal after %ld instructions: %s %d", steps,
+                           WIFEXITED(status) ? "exit" : "signal",
+                           WIFEXITED(status) ? WEXITSTATUS(status) :
+                           WTERMSIG(status));
+            g_test_fail();
+        }
+    }
+    g_test_message("covered %ld instruction boundaries", steps);
+    /* The section is a few dozen instructions. */
+    g_assert_cmpint(steps, >, 20);
+}
 
 /* --- call_rcu1() from a signal handler --------------------------------- */
 
@@ -306,6 +449,8 @@ int main(int argc, char **argv)
     };
 
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/rcu/signals/handler-section-at-every-instruction",
+                    test_handler_section_at_every_instruction);
     g_test_add_func("/rcu/signals/call-rcu-from-handler",
                     test_call_rcu_from_signal_handler);
     g_test_add_func("/rcu/signals/realtime-producer", test_realtime_producer);
