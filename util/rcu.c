@@ -197,6 +197,8 @@ static __thread bool rcu_in_grace_period;
 static bool rcu_call_rcu_thread_missing;
 static void rcu_start_call_rcu_thread(void);
 static __thread bool rcu_is_call_rcu_thread;
+/* Set while this thread runs a batch of callbacks. */
+static __thread bool rcu_running_callbacks;
 
 static struct {
     Stat64 grace_periods;
@@ -798,6 +800,14 @@ static void rcu_advance_and_wait(int64_t start)
 
 static void rcu_check_may_block(const char *what)
 {
+    if (unlikely(rcu_running_callbacks)) {
+        rcu_fatal("%s() called from an RCU callback: callbacks run in the "
+                  "call_rcu thread with the BQL held, and %s", what,
+                  rcu_is_call_rcu_thread && !strcmp(what, "drain_call_rcu") ?
+                  "the call_rcu thread would wait for itself forever" :
+                  "a reader that needs the BQL to leave its critical "
+                  "section would wait for them forever");
+    }
     if (unlikely(get_ptr_rcu_reader()->depth)) {
         rcu_fatal("%s() called inside an RCU read-side critical section: "
                   "it would wait for itself forever", what);
@@ -1124,6 +1134,7 @@ static void rcu_run_batch(struct rcu_reader_data *self, struct rcu_head *node)
 {
     bql_lock();
     rcu_set_online(self, true);
+    rcu_running_callbacks = true;
     while (node) {
         struct rcu_head *next = node->next;
 
@@ -1137,6 +1148,7 @@ static void rcu_run_batch(struct rcu_reader_data *self, struct rcu_head *node)
         node->func(node);
         node = next;
     }
+    rcu_running_callbacks = false;
     rcu_set_online(self, false);
     bql_unlock();
 }
@@ -1186,10 +1198,6 @@ void drain_call_rcu(void)
     RcuDrain drain;
     bool locked;
 
-    if (unlikely(rcu_is_call_rcu_thread)) {
-        rcu_fatal("drain_call_rcu() called from an RCU callback: the "
-                  "call_rcu thread would wait for itself forever");
-    }
     rcu_check_may_block("drain_call_rcu");
 
     memset(&drain, 0, sizeof(drain));
@@ -1357,6 +1365,20 @@ void rcu_remove_force_rcu_notifier(Notifier *n)
     rcu_notifiers_unlock();
 }
 
+/*
+ * A caller built against an older, shorter struct gets its part; one
+ * built against a newer, longer struct gets zeros in the fields this
+ * library does not know.
+ */
+static void rcu_copy_sized(void *dst, size_t dst_size, const void *src,
+                           size_t src_size)
+{
+    memcpy(dst, src, MIN(dst_size, src_size));
+    if (dst_size > src_size) {
+        memset((char *)dst + src_size, 0, dst_size - src_size);
+    }
+}
+
 void rcu_get_stats_sized(RcuStats *s, size_t size)
 {
     RcuStats all = {
@@ -1377,8 +1399,7 @@ void rcu_get_stats_sized(RcuStats *s, size_t size)
     all.membarrier_calls = qemu_membarrier_call_count() -
                            rcu_membarrier_calls_base;
 #endif
-    /* A caller built against an older, shorter RcuStats gets its part. */
-    memcpy(s, &all, MIN(size, sizeof(all)));
+    rcu_copy_sized(s, size, &all, sizeof(all));
 }
 
 void rcu_get_tunables_sized(RcuTunables *t, size_t size)
@@ -1392,14 +1413,17 @@ void rcu_get_tunables_sized(RcuTunables *t, size_t size)
         .trim_idle_us = qatomic_read(&tunables.trim_idle_us),
     };
 
-    memcpy(t, &all, MIN(size, sizeof(all)));
+    rcu_copy_sized(t, size, &all, sizeof(all));
 }
 
 void rcu_set_tunables_sized(const RcuTunables *t, size_t size)
 {
     RcuTunables all;
 
-    /* Fields an older, shorter RcuTunables lacks keep their values. */
+    /*
+     * Fields an older, shorter RcuTunables lacks keep their values; those
+     * of a newer, longer one that this library does not know are ignored.
+     */
     rcu_get_tunables_sized(&all, sizeof(all));
     memcpy(&all, t, MIN(size, sizeof(all)));
     qatomic_set(&tunables.force_callbacks, MAX(all.force_callbacks, 1));

@@ -3,7 +3,8 @@
 /*
  * Regression tests for faults found in review: threads that exit while
  * registered, force_rcu() behind other grace periods, notifiers that
- * remove themselves, and counters and tunables at their limits.  fork()
+ * remove themselves, counters and tunables at their limits, structures
+ * of another size, and callbacks that wait for a grace period.  fork()
  * has its own program, test-rcu-fork.c.
  *
  * Each would hang or crash before its fix, so each runs in a subprocess
@@ -306,6 +307,63 @@ static void test_force_callbacks_max(void)
 }
 
 
+/* --- structures of another size ---------------------------------------- */
+
+/*
+ * A program built against a newer header, whose RcuStats and RcuTunables
+ * have more fields than this library knows, gets zeros in them rather
+ * than whatever its stack held.
+ */
+static void test_sized_struct_tail(void)
+{
+    struct {
+        RcuStats known;
+        uint64_t newer[4];
+    } stats;
+    struct {
+        RcuTunables known;
+        unsigned newer[4];
+    } tunables;
+
+    memset(&stats, 0xaa, sizeof(stats));
+    rcu_get_stats_sized(&stats.known, sizeof(stats));
+    for (int i = 0; i < G_N_ELEMENTS(stats.newer); i++) {
+        g_assert_cmpuint(stats.newer[i], ==, 0);
+    }
+    memset(&tunables, 0xaa, sizeof(tunables));
+    rcu_get_tunables_sized(&tunables.known, sizeof(tunables));
+    for (int i = 0; i < G_N_ELEMENTS(tunables.newer); i++) {
+        g_assert_cmpuint(tunables.newer[i], ==, 0);
+    }
+    g_assert_cmpuint(tunables.known.force_callbacks, !=, 0xaaaaaaaa);
+    /* Setting them back ignores the fields this library does not know. */
+    rcu_set_tunables_sized(&tunables.known, sizeof(tunables));
+}
+
+/* --- callbacks that wait for a grace period ---------------------------- */
+
+static void synchronize_in_cb(struct rcu_head *head)
+{
+    synchronize_rcu();
+}
+
+/*
+ * Callbacks run with the BQL held, and a reader may need the BQL before
+ * it can leave its critical section, so synchronize_rcu() in a callback
+ * can deadlock: it fails loudly instead.
+ */
+static void test_synchronize_rcu_from_callback(void)
+{
+    if (g_test_subprocess()) {
+        static struct rcu_head head;
+
+        call_rcu1(&head, synchronize_in_cb);
+        drain_call_rcu();
+        return;
+    }
+    run_in_subprocess("*synchronize_rcu() called from an RCU callback*");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -320,5 +378,8 @@ int main(int argc, char **argv)
     g_test_add_func("/rcu/faults/gp-seq-wrap", test_gp_seq_wrap);
     g_test_add_func("/rcu/faults/force-callbacks-max",
                     test_force_callbacks_max);
+    g_test_add_func("/rcu/faults/sized-struct-tail", test_sized_struct_tail);
+    g_test_add_func("/rcu/faults/synchronize-rcu-from-callback",
+                    test_synchronize_rcu_from_callback);
     return g_test_run();
 }
