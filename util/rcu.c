@@ -546,42 +546,6 @@ static void rcu_fire_force_notifiers(struct rcu_reader_data *reader)
     rcu_firing_notifiers = false;
 }
 
-/* The kernel's name for a thread of this process, or "?". */
-static char *rcu_thread_name(int tid)
-{
-    g_autofree char *path = g_strdup_printf("/proc/self/task/%d/comm", tid);
-    char *comm = NULL;
-
-    if (!g_file_get_contents(path, &comm, NULL, NULL)) {
-        return g_strdup("?");
-    }
-    return g_strchomp(comm);
-}
-
-static void rcu_report_stall(ThreadList *stalled, int64_t waited_ns,
-                             bool forced)
-{
-    struct rcu_reader_data *index;
-    g_autoptr(GString) msg = g_string_new(NULL);
-    int count = 0;
-
-    QLIST_FOREACH(index, stalled, node) {
-        g_autofree char *comm = rcu_thread_name(index->tid);
-
-        g_string_append_printf(msg, "\n  thread %d (%s): %s", index->tid,
-                               comm,
-                               notifier_list_empty(&index->force_rcu) ?
-                               "no force_rcu notifier" :
-                               forced ? "force_rcu notifiers fired" :
-                               "force_rcu notifiers not fired yet");
-        count++;
-    }
-    warn_report("grace period stalled for %.3f s by %d reader(s) still in "
-                "a read-side critical section:%s", waited_ns / 1e9, count,
-                msg->str);
-    stat64_add(&stats.stall_warnings, 1);
-}
-
 /* How wait_for_readers() waits for the readers of one grace period. */
 typedef enum RcuWaitState {
     /* Poll; readers are never asked for anything. */
@@ -590,14 +554,20 @@ typedef enum RcuWaitState {
     RCU_WAIT_FORCED,
 } RcuWaitState;
 
+/* A reader a stall warning names, copied under the registry lock. */
+typedef struct RcuStalledReader {
+    int tid;
+    bool has_notifier;
+} RcuStalledReader;
+
 typedef struct RcuWait {
     RcuWaitState state;
     bool kick;              /* fire notifiers after the next scan */
     bool scanned;           /* a scan of this wait already ran */
     int64_t start_ns;       /* start of the grace period */
     int64_t poll_ns;        /* next normal-state sleep */
-    int64_t stall_ns;       /* stall warning period, 0 = none */
-    int64_t next_stall_ns;
+    int64_t warned_ns;      /* start, or the last stall warning */
+    GArray *stalled;        /* RcuStalledReader: a warning to print */
 } RcuWait;
 
 static void rcu_wait_init(RcuWait *w, int64_t start_ns)
@@ -606,9 +576,13 @@ static void rcu_wait_init(RcuWait *w, int64_t start_ns)
     w->state = RCU_WAIT_NORMAL;
     w->start_ns = start_ns;
     w->poll_ns = RCU_FIRST_POLL_NS;
-    w->stall_ns = (int64_t)qatomic_read(&tunables.stall_timeout_ms) *
-                  1000000;
-    w->next_stall_ns = start_ns + w->stall_ns;
+    w->warned_ns = start_ns;
+}
+
+/* Read at every pass, so that rcu_set_tunables() applies at once. */
+static int64_t rcu_stall_timeout_ns(void)
+{
+    return (int64_t)qatomic_read(&tunables.stall_timeout_ms) * 1000000;
 }
 
 /* Normal -> forced, at most once per wait. */
@@ -670,12 +644,15 @@ static bool rcu_scan(ThreadList *qs)
 
 /*
  * Kicks once, after the scan, so that only readers still inside a
- * critical section hear about it; they find waiting set.  Then warns
- * about the readers that hold the grace period too long.
+ * critical section hear about it; they find waiting set.  Then notes the
+ * readers that hold the grace period too long; rcu_wait_sleep() names
+ * them once the registry lock is dropped, because reading their names
+ * and writing to stderr may block.
  */
 static void rcu_wait_kick_and_report(RcuWait *w)
 {
     struct rcu_reader_data *index;
+    int64_t stall_ns = rcu_stall_timeout_ns();
     int64_t now;
 
     if (w->kick) {
@@ -685,11 +662,53 @@ static void rcu_wait_kick_and_report(RcuWait *w)
         }
     }
     now = now_ns();
-    if (w->stall_ns > 0 && now >= w->next_stall_ns) {
-        rcu_report_stall(&registry, now - w->start_ns,
-                         w->state == RCU_WAIT_FORCED);
-        w->next_stall_ns += w->stall_ns;
+    if (stall_ns > 0 && now - w->warned_ns >= stall_ns) {
+        w->stalled = g_array_new(false, false, sizeof(RcuStalledReader));
+        QLIST_FOREACH(index, &registry, node) {
+            RcuStalledReader r = {
+                .tid = index->tid,
+                .has_notifier = !notifier_list_empty(&index->force_rcu),
+            };
+
+            g_array_append_val(w->stalled, r);
+        }
+        w->warned_ns = now;
     }
+}
+
+/* The kernel's name for a thread of this process, or "?". */
+static char *rcu_thread_name(int tid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/self/task/%d/comm", tid);
+    char *comm = NULL;
+
+    if (!g_file_get_contents(path, &comm, NULL, NULL)) {
+        return g_strdup("?");
+    }
+    return g_strchomp(comm);
+}
+
+static void rcu_report_stall(RcuWait *w)
+{
+    g_autoptr(GString) msg = g_string_new(NULL);
+
+    for (guint i = 0; i < w->stalled->len; i++) {
+        RcuStalledReader *r = &g_array_index(w->stalled, RcuStalledReader, i);
+        g_autofree char *comm = rcu_thread_name(r->tid);
+
+        g_string_append_printf(msg, "\n  thread %d (%s): %s", r->tid, comm,
+                               !r->has_notifier ? "no force_rcu notifier" :
+                               w->state == RCU_WAIT_FORCED ?
+                               "force_rcu notifiers fired" :
+                               "force_rcu notifiers not fired yet");
+    }
+    warn_report("grace period stalled for %.3f s by %u reader(s) still in "
+                "a read-side critical section:%s",
+                (w->warned_ns - w->start_ns) / 1e9, w->stalled->len,
+                msg->str);
+    stat64_add(&stats.stall_warnings, 1);
+    g_array_free(w->stalled, true);
+    w->stalled = NULL;
 }
 
 /* Sleeps between normal-state polls; returns early if forcing is due. */
@@ -725,12 +744,18 @@ static void rcu_poll_sleep(RcuWait *w)
  */
 static void rcu_wait_sleep(RcuWait *w)
 {
+    int64_t stall_ns;
+
     qemu_mutex_unlock(&rcu_registry_lock);
+    if (w->stalled) {
+        rcu_report_stall(w);
+    }
+    stall_ns = rcu_stall_timeout_ns();
     if (w->state == RCU_WAIT_NORMAL) {
         rcu_poll_sleep(w);
-    } else if (w->stall_ns > 0) {
+    } else if (stall_ns > 0) {
         rcu_sleeper_wait(&rcu_gp_sleeper,
-                         MAX(w->next_stall_ns - now_ns(), 1000));
+                         MAX(w->warned_ns + stall_ns - now_ns(), 1000));
     } else {
         rcu_sleeper_wait(&rcu_gp_sleeper, -1);
     }
@@ -1432,8 +1457,12 @@ void rcu_set_tunables_sized(const RcuTunables *t, size_t size)
     qatomic_set(&tunables.stall_timeout_ms, all.stall_timeout_ms);
     qatomic_set(&tunables.trim_min_interval_ms, all.trim_min_interval_ms);
     qatomic_set(&tunables.trim_idle_us, all.trim_idle_us);
-    /* Wake both sleepers so that new values apply at once. */
+    /*
+     * Wake every sleeper so that new values apply at once, also to a
+     * grace period in progress (a spurious wake-up only costs a scan).
+     */
     rcu_request_force();
+    rcu_sleeper_wake(&rcu_gp_sleeper);
     qemu_event_set(&rcu_call_ready_event);
 }
 

@@ -3,9 +3,10 @@
 /*
  * Regression tests for faults found in review: threads that exit while
  * registered, force_rcu() behind other grace periods, notifiers that
- * remove themselves, counters and tunables at their limits, structures
- * of another size, and callbacks that wait for a grace period.  fork()
- * has its own program, test-rcu-fork.c.
+ * remove themselves, counters and tunables at their limits, tunables
+ * changed during a grace period, stall warnings on a blocked stderr,
+ * structures of another size, and callbacks that wait for a grace
+ * period.  fork() has its own program, test-rcu-fork.c.
  *
  * Each would hang or crash before its fix, so each runs in a subprocess
  * with a time limit.
@@ -16,6 +17,8 @@
 #include "qemu/main-loop.h"
 #include "test-util.h"
 #include "test-subprocess.h"
+
+#include <fcntl.h>
 
 static void set_tunables(unsigned force_after_us, unsigned force_callbacks)
 {
@@ -307,6 +310,191 @@ static void test_force_callbacks_max(void)
 }
 
 
+/* --- tunables changed during a grace period ---------------------------- */
+
+/* Stays inside one critical section, without a notifier, until released. */
+typedef struct StuckReader {
+    QemuThread thread;
+    bool inside;
+    bool release;
+} StuckReader;
+
+static void *stuck_reader_fn(void *opaque)
+{
+    StuckReader *r = opaque;
+
+    rcu_register_thread();
+    rcu_read_lock();
+    qatomic_set(&r->inside, true);
+    while (!qatomic_read(&r->release)) {
+        g_usleep(1000);
+    }
+    rcu_read_unlock();
+    rcu_unregister_thread();
+    return NULL;
+}
+
+static void stuck_reader_start(StuckReader *r)
+{
+    memset(r, 0, sizeof(*r));
+    qemu_thread_create(&r->thread, "stuck-reader", stuck_reader_fn, r,
+                       QEMU_THREAD_JOINABLE);
+    while (!qatomic_read(&r->inside)) {
+        g_usleep(1000);
+    }
+}
+
+static void stuck_reader_release(StuckReader *r)
+{
+    qatomic_set(&r->release, true);
+    qemu_thread_join(&r->thread);
+}
+
+static void *expedited_fn(void *opaque)
+{
+    rcu_register_thread();
+    synchronize_rcu_expedited();
+    rcu_unregister_thread();
+    return NULL;
+}
+
+static void set_stall_timeout_ms(unsigned ms)
+{
+    RcuTunables t;
+
+    rcu_get_tunables(&t);
+    t.stall_timeout_ms = ms;
+    rcu_set_tunables(&t);
+}
+
+/* Polls the stall warning count for up to @ns; true once it grew. */
+static bool stall_warned_within(uint64_t before, int64_t ns)
+{
+    int64_t deadline = test_now_ns() + ns;
+
+    while (test_rcu_stats().stall_warnings == before) {
+        if (test_now_ns() > deadline) {
+            return false;
+        }
+        g_usleep(1000);
+    }
+    return true;
+}
+
+/*
+ * Stall warnings switched on while a forced grace period already sleeps
+ * waiting for a reader: rcu_set_tunables() applies at once, so the
+ * warning comes within the new timeout, not after the reader leaves.
+ */
+static void test_tunables_apply_at_once(void)
+{
+    if (g_test_subprocess()) {
+        StuckReader r;
+        QemuThread writer;
+        uint64_t before;
+        bool warned;
+
+        set_stall_timeout_ms(0);
+        stuck_reader_start(&r);
+        qemu_thread_create(&writer, "expedited", expedited_fn, NULL,
+                           QEMU_THREAD_JOINABLE);
+        g_usleep(200 * 1000);
+        before = test_rcu_stats().stall_warnings;
+        set_stall_timeout_ms(100);
+        /* 100 ms expected; ten seconds of margin. */
+        warned = stall_warned_within(before, 10 * 1000000000LL);
+        stuck_reader_release(&r);
+        qemu_thread_join(&writer);
+        g_assert_true(warned);
+        return;
+    }
+    run_in_subprocess(NULL);
+}
+
+/* --- a stall warning that cannot be written ---------------------------- */
+
+static bool registered_meanwhile;
+
+static void never_fired(Notifier *n, void *data)
+{
+}
+
+static void *register_fn(void *opaque)
+{
+    Notifier n = { .notify = never_fired };
+
+    rcu_register_thread();
+    rcu_add_force_rcu_notifier(&n);
+    rcu_remove_force_rcu_notifier(&n);
+    rcu_unregister_thread();
+    qatomic_set(&registered_meanwhile, true);
+    return NULL;
+}
+
+static void *drain_pipe_fn(void *opaque)
+{
+    int fd = GPOINTER_TO_INT(opaque);
+    char buf[4096];
+
+    while (read(fd, buf, sizeof(buf)) > 0) {
+        /* Discard. */
+    }
+    return NULL;
+}
+
+/*
+ * The grace period writes a stall warning to a stderr that blocks (a full
+ * pipe nobody reads).  It must not hold the registry lock meanwhile:
+ * threads can still register and change their notifiers.
+ */
+static void test_stall_warning_blocked_stderr(void)
+{
+    if (g_test_subprocess()) {
+        StuckReader r;
+        QemuThread writer, registrar, drainer;
+        int fds[2], saved_stderr = dup(2);
+        char junk[4096] = { 0 };
+        int64_t deadline;
+        bool registered;
+
+        g_assert_cmpint(pipe(fds), ==, 0);
+        fcntl(fds[1], F_SETFL, O_NONBLOCK);
+        while (write(fds[1], junk, sizeof(junk)) > 0) {
+            /* Fill the pipe. */
+        }
+        fcntl(fds[1], F_SETFL, 0);
+        dup2(fds[1], 2);
+
+        set_stall_timeout_ms(50);
+        stuck_reader_start(&r);
+        qemu_thread_create(&writer, "writer", expedited_fn, NULL,
+                           QEMU_THREAD_JOINABLE);
+        /* The first warning is due after 50 ms and blocks in write(). */
+        g_usleep(300 * 1000);
+        qemu_thread_create(&registrar, "registrar", register_fn, NULL,
+                           QEMU_THREAD_JOINABLE);
+        deadline = test_now_ns() + 10 * 1000000000LL;
+        while (!qatomic_read(&registered_meanwhile) &&
+               test_now_ns() < deadline) {
+            g_usleep(1000);
+        }
+        registered = qatomic_read(&registered_meanwhile);
+
+        qemu_thread_create(&drainer, "drainer", drain_pipe_fn,
+                           GINT_TO_POINTER(fds[0]), QEMU_THREAD_JOINABLE);
+        set_stall_timeout_ms(0);
+        stuck_reader_release(&r);
+        qemu_thread_join(&writer);
+        qemu_thread_join(&registrar);
+        dup2(saved_stderr, 2);
+        close(fds[1]);
+        qemu_thread_join(&drainer);
+        g_assert_true(registered);
+        return;
+    }
+    run_in_subprocess(NULL);
+}
+
 /* --- structures of another size ---------------------------------------- */
 
 /*
@@ -378,6 +566,10 @@ int main(int argc, char **argv)
     g_test_add_func("/rcu/faults/gp-seq-wrap", test_gp_seq_wrap);
     g_test_add_func("/rcu/faults/force-callbacks-max",
                     test_force_callbacks_max);
+    g_test_add_func("/rcu/faults/tunables-apply-at-once",
+                    test_tunables_apply_at_once);
+    g_test_add_func("/rcu/faults/stall-warning-on-blocked-stderr",
+                    test_stall_warning_blocked_stderr);
     g_test_add_func("/rcu/faults/sized-struct-tail", test_sized_struct_tail);
     g_test_add_func("/rcu/faults/synchronize-rcu-from-callback",
                     test_synchronize_rcu_from_callback);
