@@ -295,39 +295,60 @@ static void test_force_rcu_and_expedited(void)
     quiesce();
 }
 
+typedef struct Syncer {
+    QemuThread thread;
+    int64_t delay_us;   /* before synchronize_rcu(), like a slow start */
+    bool done;
+} Syncer;
+
 static void *sync_thread_fn(void *opaque)
 {
+    Syncer *s = opaque;
+
     rcu_register_thread();
+    g_usleep(s->delay_us);
     synchronize_rcu();
     rcu_unregister_thread();
+    qatomic_set(&s->done, true);
     return NULL;
 }
 
 /*
  * force_rcu() during another thread's grace period also forces the next
- * one, which a callback queued just before force_rcu() waits for.
+ * one, which a callback queued just before force_rcu() waits for.  The
+ * other thread's grace period must have started by then: force_rcu()
+ * does not force one that starts after the next (the call_rcu thread's),
+ * so with forcing after 60 s here, a writer whose thread started late
+ * (delay_us, as on a loaded machine) stalled the test for a minute.
  */
-static void test_force_rcu_covers_next_grace_period(void)
+static void test_force_rcu_covers_next_grace_period(gconstpointer data)
 {
+    Syncer syncer = { .delay_us = GPOINTER_TO_INT(data) };
+    unsigned long idle_cookie;
     Reader r;
-    QemuThread syncer;
     int64_t start;
 
     quiesce();
     set_force_after_us(60 * 1000000);
     reader_start_full(&r, true, true, true);
     qatomic_set(&cb_count, 0);
-    qemu_thread_create(&syncer, "syncer", sync_thread_fn, NULL,
+    idle_cookie = get_state_synchronize_rcu();
+    qemu_thread_create(&syncer.thread, "syncer", sync_thread_fn, &syncer,
                        QEMU_THREAD_JOINABLE);
-    g_usleep(50 * 1000);
-    call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+    /* The cookie moves on once the syncer's grace period has started. */
     start = test_now_ns();
-    force_rcu();
-    qemu_thread_join(&syncer);
-    while (qatomic_read(&cb_count) < 1) {
+    while (get_state_synchronize_rcu() == idle_cookie) {
         g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
         g_usleep(1000);
     }
+    call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+    start = test_now_ns();
+    force_rcu();
+    while (!qatomic_read(&syncer.done) || qatomic_read(&cb_count) < 1) {
+        g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
+        g_usleep(1000);
+    }
+    qemu_thread_join(&syncer.thread);
     reader_stop(&r);
     quiesce();
 }
@@ -792,8 +813,12 @@ int main(int argc, char **argv)
     g_test_add_func("/rcu/core/drain-forces", test_drain_forces);
     g_test_add_func("/rcu/core/force-rcu-and-expedited",
                     test_force_rcu_and_expedited);
-    g_test_add_func("/rcu/core/force-rcu-covers-next-grace-period",
-                    test_force_rcu_covers_next_grace_period);
+    g_test_add_data_func("/rcu/core/force-rcu-covers-next-grace-period",
+                         GINT_TO_POINTER(0),
+                         test_force_rcu_covers_next_grace_period);
+    g_test_add_data_func("/rcu/core/force-rcu-covers-next-grace-period/"
+                         "late-writer", GINT_TO_POINTER(200 * 1000),
+                         test_force_rcu_covers_next_grace_period);
     g_test_add_func("/rcu/core/spurious-kicks", test_spurious_kicks);
     g_test_add_func("/rcu/core/force-skips-idle-readers",
                     test_force_skips_idle_readers);
