@@ -212,6 +212,15 @@ static struct {
     Stat64 max_grace_period_ns;
 } QEMU_ALIGNED(64) stats;
 
+/*
+ * For statistics only the grace period in progress writes, under
+ * rcu_sync_lock: a plain read-modify-write spares an atomic one.
+ */
+static void rcu_stat_inc_locked(Stat64 *s)
+{
+    stat64_set(s, stat64_get(s) + 1);
+}
+
 #ifdef QEMU_RCU_STANDALONE
 /* Membarrier calls made before the last fork, in a fork child. */
 static uint64_t rcu_membarrier_calls_base;
@@ -485,7 +494,7 @@ static void rcu_mb_global(void)
     others = qatomic_load_acquire(&rcu_online.count) -
              (self->registered && !self->offline);
     if (others <= 0) {
-        stat64_add(&stats.membarriers_skipped, 1);
+        rcu_stat_inc_locked(&stats.membarriers_skipped);
         return;
     }
     smp_mb_global();
@@ -564,19 +573,26 @@ typedef struct RcuWait {
     RcuWaitState state;
     bool kick;              /* fire notifiers after the next scan */
     bool scanned;           /* a scan of this wait already ran */
-    int64_t start_ns;       /* start of the grace period */
+    /*
+     * When a scan first found a reader inside, 0 before: only grace
+     * periods that have to wait read the clock.
+     */
+    int64_t start_ns;
     int64_t poll_ns;        /* next normal-state sleep */
     int64_t warned_ns;      /* start, or the last stall warning */
     GArray *stalled;        /* RcuStalledReader: a warning to print */
 } RcuWait;
 
-static void rcu_wait_init(RcuWait *w, int64_t start_ns)
+static void rcu_wait_init(RcuWait *w)
 {
     memset(w, 0, sizeof(*w));
     w->state = RCU_WAIT_NORMAL;
-    w->start_ns = start_ns;
     w->poll_ns = RCU_FIRST_POLL_NS;
-    w->warned_ns = start_ns;
+}
+
+static int64_t rcu_wait_elapsed_ns(RcuWait *w)
+{
+    return w->start_ns ? now_ns() - w->start_ns : 0;
 }
 
 /* Read at every pass, so that rcu_set_tunables() applies at once. */
@@ -589,10 +605,10 @@ static int64_t rcu_stall_timeout_ns(void)
 static void rcu_wait_update_state(RcuWait *w)
 {
     if (w->state == RCU_WAIT_NORMAL &&
-        rcu_should_force(now_ns() - w->start_ns)) {
+        rcu_should_force(rcu_wait_elapsed_ns(w))) {
         w->state = RCU_WAIT_FORCED;
         w->kick = true;
-        stat64_add(&stats.forced_grace_periods, 1);
+        rcu_stat_inc_locked(&stats.forced_grace_periods);
     }
 }
 
@@ -662,6 +678,9 @@ static void rcu_wait_kick_and_report(RcuWait *w)
         }
     }
     now = now_ns();
+    if (!w->start_ns) {
+        w->start_ns = w->warned_ns = now;
+    }
     if (stall_ns > 0 && now - w->warned_ns >= stall_ns) {
         w->stalled = g_array_new(false, false, sizeof(RcuStalledReader));
         QLIST_FOREACH(index, &registry, node) {
@@ -715,7 +734,7 @@ static void rcu_report_stall(RcuWait *w)
 static void rcu_poll_sleep(RcuWait *w)
 {
     int64_t force_ns = (int64_t)qatomic_read(&tunables.force_after_us) * 1000;
-    int64_t polled_ns = now_ns() - w->start_ns;
+    int64_t polled_ns = rcu_wait_elapsed_ns(w);
     /* Wake up when forcing is due, not at the end of a 10 ms poll. */
     int64_t ns = MAX(MIN(w->poll_ns, force_ns - polled_ns), 1000);
     int64_t deadline = now_ns() + ns;
@@ -795,18 +814,19 @@ static void rcu_drag_target(unsigned long *target, unsigned long now)
 {
     unsigned long t = qatomic_read(target);
 
-    if ((long)(t - now) < 0) {
+    /*
+     * Only once it is a quarter of the range behind, so that the
+     * compare-and-swap does not weigh on every idle grace period.
+     */
+    if ((long)(now - t) > LONG_MAX / 2) {
         /* A concurrent force_rcu() that moved it forward wins. */
         qatomic_cmpxchg(target, t, now);
     }
 }
 
 /* Moves rcu_gp_ctr on and waits for the readers of the old value(s). */
-static void rcu_advance_and_wait(int64_t start)
+static void rcu_advance_and_wait(RcuWait *w)
 {
-    RcuWait w;
-
-    rcu_wait_init(&w, start);
 #if HOST_LONG_BITS < 64
     /*
      * A 32-bit counter could wrap while a reader is preempted between
@@ -814,12 +834,12 @@ static void rcu_advance_and_wait(int64_t start)
      * twice instead, waiting for the readers of each phase.
      */
     qatomic_set(&rcu_gp_ctr, rcu_gp_ctr ^ RCU_GP_CTR);
-    wait_for_readers(&w);
+    wait_for_readers(w);
     qatomic_set(&rcu_gp_ctr, rcu_gp_ctr ^ RCU_GP_CTR);
-    wait_for_readers(&w);
+    wait_for_readers(w);
 #else
     qatomic_set(&rcu_gp_ctr, rcu_gp_ctr + RCU_GP_CTR);
-    wait_for_readers(&w);
+    wait_for_readers(w);
 #endif
 }
 
@@ -844,12 +864,12 @@ static void rcu_check_may_block(const char *what)
 
 void synchronize_rcu(void)
 {
-    int64_t start;
+    RcuWait w;
 
     rcu_check_may_block("synchronize_rcu");
     qemu_mutex_lock(&rcu_sync_lock);
     rcu_in_grace_period = true;
-    start = now_ns();
+    rcu_wait_init(&w);
 
     /* Odd while running: cookies taken from now on need the next one. */
     qatomic_set(&rcu_gp_seq, rcu_gp_seq + 1);
@@ -870,7 +890,7 @@ void synchronize_rcu(void)
         rcu_mb_global();
     }
     if (!QLIST_EMPTY(&registry)) {
-        rcu_advance_and_wait(start);
+        rcu_advance_and_wait(&w);
     }
     qemu_mutex_unlock(&rcu_registry_lock);
 
@@ -885,8 +905,10 @@ void synchronize_rcu(void)
     qatomic_store_release(&rcu_gp_seq, rcu_gp_seq + 1);
     rcu_drag_target(&rcu_force_until, rcu_gp_seq);
 
-    stat64_max(&stats.max_grace_period_ns, now_ns() - start);
-    stat64_add(&stats.grace_periods, 1);
+    if (w.start_ns) {
+        stat64_max(&stats.max_grace_period_ns, now_ns() - w.start_ns);
+    }
+    rcu_stat_inc_locked(&stats.grace_periods);
     rcu_in_grace_period = false;
     qemu_mutex_unlock(&rcu_sync_lock);
 }

@@ -25,7 +25,7 @@ typedef struct RcuStats {
     uint64_t membarrier_calls;        /* MEMBARRIER_CMD_PRIVATE_EXPEDITED */
     uint64_t membarriers_skipped;     /* no online reader needed one */
     uint64_t stall_warnings;
-    uint64_t max_grace_period_ns;     /* longest synchronize_rcu() wait */
+    uint64_t max_grace_period_ns;     /* longest wait for readers */
 } RcuStats;
 
 /*
