@@ -269,11 +269,27 @@ static void test_drain_forces(void)
     quiesce();
 }
 
+/*
+ * A forced grace period kicks a reader once; on a 32-bit host, whose
+ * grace period flips a phase bit twice, a reader that re-entered with the
+ * first phase's counter is kicked again by the second phase.
+ */
+#define MAX_KICKS_PER_GRACE_PERIOD (sizeof(long) == 8 ? 1 : 2)
+
+static void assert_kicked_once_per_phase(Reader *r, int before)
+{
+    int kicks = qatomic_read(&r->kicks) - before;
+
+    g_assert_cmpint(kicks, >=, 1);
+    g_assert_cmpint(kicks, <=, MAX_KICKS_PER_GRACE_PERIOD);
+}
+
 /* force_rcu() and expedited grace periods skip the polling. */
 static void test_force_rcu_and_expedited(void)
 {
     Reader r;
     int64_t start;
+    int kicks;
 
     quiesce();
     set_force_after_us(60 * 1000000);
@@ -281,16 +297,17 @@ static void test_force_rcu_and_expedited(void)
     start = test_now_ns();
     synchronize_rcu_expedited();
     g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
-    g_assert_cmpint(qatomic_read(&r.kicks), ==, 1);
+    assert_kicked_once_per_phase(&r, 0);
 
     while (!qatomic_read(&r.inside)) {
         g_usleep(100);
     }
+    kicks = qatomic_read(&r.kicks);
     start = test_now_ns();
     force_rcu();
     synchronize_rcu();
     g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
-    g_assert_cmpint(qatomic_read(&r.kicks), ==, 2);
+    assert_kicked_once_per_phase(&r, kicks);
     reader_stop(&r);
     quiesce();
 }
