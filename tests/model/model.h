@@ -344,6 +344,23 @@ private:
     }
 };
 
+/*
+ * The name of the MODEL_CHECK() that failed in the current execution, or
+ * NULL: model_run() prints it after Relacy's "USER ASSERT FAILED", so that
+ * a faulty variant's verdict says which property broke, not only that one
+ * did.
+ */
+static const char *model_failed_check;
+
+/* RL_ASSERT() with a name for the property it checks. */
+#define MODEL_CHECK(cond, name) do {                                        \
+        bool model_check_ok_ = (cond);                                      \
+        if (!model_check_ok_) {                                             \
+            model_failed_check = (name);                                    \
+        }                                                                   \
+        RL_ASSERT(model_check_ok_);                                         \
+    } while (0)
+
 /* What model_run() found. */
 enum ModelOutcome {
     MODEL_HOLDS,
@@ -373,6 +390,7 @@ static ModelOutcome model_run(const char *name, unsigned iterations)
     std::printf("=== %s: %u iterations\n", name, iterations);
     std::fflush(stdout);
 
+    model_failed_check = NULL;
     res = rl::run_test<Test, Sched>(p, state, false);
     if (res == rl::test_result_success) {
         outcome = MODEL_HOLDS;
@@ -385,6 +403,7 @@ static ModelOutcome model_run(const char *name, unsigned iterations)
         std::fflush(stdout);
         p.initial_state = state.str();
         p.collect_history = true;
+        model_failed_check = NULL;
         if (rl::run_test<Test, Sched>(p, replay, true) != res ||
             p.stop_iteration != stop) {
             std::printf("replay differs: the model is not deterministic\n");
@@ -405,10 +424,16 @@ static ModelOutcome model_run(const char *name, unsigned iterations)
             }
         }
     }
-    std::printf("=== %s: %s (%s)\n", name,
+    /*
+     * The line tests/model/model-verdict.py judges: "(KIND)", or
+     * "(KIND: check)" for a failed MODEL_CHECK().
+     */
+    std::printf("=== %s: %s (%s%s%s)\n", name,
                 outcome == MODEL_HOLDS ? "holds" :
                 outcome == MODEL_VIOLATED ? "VIOLATED" : "MODEL ERROR",
-                rl::test_result_str(res));
+                rl::test_result_str(res),
+                model_failed_check ? ": " : "",
+                model_failed_check ? model_failed_check : "");
     std::fflush(stdout);
     return outcome;
 }
