@@ -370,10 +370,12 @@ enum ModelOutcome {
 
 /*
  * Runs one Relacy test for @iterations random executions; on a failure,
- * replays the failing iteration and prints its history.
+ * replays the failing iteration and prints its history.  An execution
+ * that takes more than @depth scheduling points is a LIVELOCK.
  */
 template<typename Test>
-static ModelOutcome model_run(const char *name, unsigned iterations)
+static ModelOutcome model_run(const char *name, unsigned iterations,
+                              unsigned depth = 4000)
 {
     typedef ModelScheduler<Test::params::thread_count> Sched;
     rl::test_params p;
@@ -385,7 +387,7 @@ static ModelOutcome model_run(const char *name, unsigned iterations)
     /* Lets relaxed loads go further back than one store. */
     p.search_type = rl::random_scheduler_type;
     /* Scheduling points per iteration before a spin counts as LIVELOCK. */
-    p.execution_depth_limit = 4000;
+    p.execution_depth_limit = depth;
     p.test_name = name;
     std::printf("=== %s: %u iterations\n", name, iterations);
     std::fflush(stdout);
@@ -413,6 +415,8 @@ static ModelOutcome model_run(const char *name, unsigned iterations)
             case rl::test_result_user_assert_failed:
             case rl::test_result_user_invariant_failed:
             case rl::test_result_data_race:
+            /* A plain variable read before its store is visible. */
+            case rl::test_result_unitialized_access:
             case rl::test_result_access_to_freed_memory:
             case rl::test_result_livelock:
             case rl::test_result_deadlock:
