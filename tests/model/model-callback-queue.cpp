@@ -57,9 +57,9 @@
  *  - every callback runs exactly once, in the order of the exchanges on
  *    cbq.tail ("callbacks run once, in queueing order"), and none is
  *    left behind (LIVELOCK: the call_rcu thread waits for it forever);
- *  - func, written by call_rcu1() before it announces itself, is read by the
- *    call_rcu thread and the child without a DATA RACE (or, when no
- *    store is visible at all, an ACCESS TO UNINITIALIZED VARIABLE).
+ *  - func, written by call_rcu1() before it announces itself, is read
+ *    by the call_rcu thread and the child without a DATA RACE (or, when
+ *    no store is visible at all, an ACCESS TO UNINITIALIZED VARIABLE).
  *
  * "Complete chain at fork" reads the queue through the forker's own
  * C++11 view, which may lag behind the latest values; the ghost checks
@@ -257,6 +257,7 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
                 consumer_in_take = true;
                 return;
             }
+            /* Relaxed: a forker that still reads 1 only waits longer. */
             taking.store(0, rl::mo_relaxed, $);
             while (closed.load(rl::mo_seq_cst, $)) {
                 rl::yield(1, $);
@@ -272,6 +273,10 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
         Link *last;
         int n;
 
+        /*
+         * Relaxed: anything but &head comes from a producer's exchange
+         * after this thread's own, and the take waits for its link.
+         */
         if (tail.load(rl::mo_relaxed, $) == &head) {
             return 0;
         }
@@ -292,6 +297,7 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
             }
             n++;
         }
+        /* Only this thread writes taken; the release below publishes it. */
         taken.store(taken.load(rl::mo_relaxed, $) + n, rl::mo_relaxed, $);
 #ifndef MODEL_BUG_NO_TAKING
         /* Release: fork() reads taken after it finds taking clear. */
@@ -304,10 +310,10 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     void run_batch(ModelCb *node, int n)
     {
         for (int k = 0; k < n; k++) {
+            /* Relaxed: the take already loaded each link with acquire. */
             ModelCb *next = k + 1 < n ? node->next.load(rl::mo_relaxed, $) :
                                         NULL;
-
-            /* Read without happens-before: DATA RACE (or uninitialised). */
+            /* Without happens-before, a DATA RACE (or uninitialised). */
             int func = node->func($);
 
             (void)func;
@@ -327,7 +333,7 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
             int n = rcu_take_batch(&first);
 
             while (!n) {
-                /* rcu_spin_for_callbacks(), one look. */
+                /* rcu_spin_for_callbacks(), one look; relaxed as above. */
                 if (tail.load(rl::mo_relaxed, $) != &head) {
                     n = rcu_take_batch(&first);
                     continue;
@@ -392,12 +398,16 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     /* What the child inherits: a chain from cbq.head that ends at tail. */
     void check_child_queue(void)
     {
+        /*
+         * Relaxed, as the child's plain load: the walk below and the
+         * gate's handshakes must already have ordered the last exchange.
+         */
         Link *end = tail.load(rl::mo_relaxed, $);
         Link *last = &head;
 
         for (ModelCb *node = head.load(rl::mo_acquire, $); node;
              node = node->next.load(rl::mo_acquire, $)) {
-            /* The child runs it: read without happens-before, a DATA RACE. */
+            /* The child runs it: without happens-before, a DATA RACE. */
             int func = node->func($);
 
             (void)func;
@@ -416,9 +426,9 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
             MODEL_CHECK(!consumer_in_take, "no take in progress at fork");
             forking = true;
             check_child_queue();
-            forking = false;
             /* rcu_atfork_parent() */
             closed.fetch_sub(1, rl::mo_seq_cst, $);
+            forking = false;
         }
     }
 
