@@ -1,148 +1,325 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Copyright (c) 2026 The qemu-rcu authors */
 /*
- * Model 3: the call_rcu1() queue against the call_rcu thread.
+ * Model 3: the wait-free call_rcu1() queue and its fork gate, against
+ * the call_rcu thread taking batches and a thread that forks twice.
  *
- * Producers (call_rcu1()): the caller has filled its structure (payload)
- * and call_rcu1() stores func and clears next; then, under the
- * test-and-set lock (rcu_cbq_lock_acquire(): exchange(lock, 1, acquire),
- * spinning on relaxed loads; rcu_cbq_lock_release(): store-release of 0),
- * it notes whether the queue was empty, publishes the node with an atomic
- * store into *cbq.tail and advances cbq.tail.  After the lock it sets
+ * The queue is a singly linked list with an exchanged tail: cbq.tail is
+ * the address of the last node's next field, or &cbq.head when empty.
+ *
+ * Producer, call_rcu1(): clears next; announces itself with a seq_cst
+ * increment of cbq.enq; then loads the fork gate (seq_cst): if a fork is
+ * being prepared it parks -- increments the parked count, waits for the
+ * gate to open, decrements the count and looks at the gate again, all
+ * seq_cst -- until it finds the gate open.  Then it exchanges its node's
+ * &next into cbq.tail (seq_cst), links the node with a store-release
+ * into the previous next field (or cbq.head), and sets
  * rcu_call_ready_event if the queue was empty.
  *
- * Consumer (call_rcu_thread()): rcu_take_batch() takes the whole queue
- * under the lock.  With nothing to take it peeks at cbq.head without the
- * lock (rcu_spin_for_callbacks(), a relaxed load; one peek stands for the
- * bounded spin), then resets rcu_call_ready_event, takes again, and only
- * then waits for the event.  It runs each callback of a batch, reading
- * next, func and payload as plain fields.  The grace period it runs
- * between taking and running a batch (models 1 and 2) and the BQL are
- * left out; call_count and the statistics are not part of the handshake.
+ * Consumer, call_rcu_thread(): rcu_take_batch() returns nothing if
+ * cbq.tail is &cbq.head; otherwise rcu_take_begin() stores taking = 1
+ * (seq_cst) and loads the gate (seq_cst), backing off and waiting while
+ * it is closed; then it waits for cbq.head (load-acquire) in case the
+ * first link is in flight, clears it, exchanges cbq.tail back to
+ * &cbq.head, walks from the first node to the one whose &next it got
+ * back, waiting (load-acquire) for links in flight, adds the batch to
+ * taken and stores taking = 0 with release.  It runs the batch in order.
+ * With nothing to take it looks once more (rcu_spin_for_callbacks()),
+ * resets the event, takes again, and only then waits.
  *
- * Two producers, one consumer.  Properties:
- *  - every callback runs exactly once (a lost one leaves the consumer
- *    waiting: LIVELOCK; after() checks the counts);
- *  - func and payload, written by the producer before call_rcu1() took
- *    the lock, are rl::var: reading them in the call_rcu thread without
- *    happens-before is a DATA RACE;
- *  - no lost wake-up of the call_rcu thread (LIVELOCK otherwise).
+ * Forker, rcu_fork_gate_close() in fork()'s prepare handler: increments
+ * the gate (seq_cst); then, until the counts add up, waits while taking
+ * is set, loads parked and taken, counts the nodes reachable from
+ * cbq.head (load-acquire of each link) and loads cbq.enq last, all
+ * seq_cst: done when parked + taken + linked == enq, modulo 2^64.  The
+ * parent handler decrements the gate.  Between the two, where fork()
+ * copies the address space, the model plays the child: it walks the
+ * inherited queue from cbq.head and checks that it ends at cbq.tail.
+ *
+ * The counters start three short of their wrap-around, as util/rcu.c's
+ * do, so the modular sum is exercised.  Two producers queue two
+ * callbacks each; the forker forks twice, so a producer parked by the
+ * first fork can leave the gate while the second is being prepared.
+ *
+ * Properties, checked on ghost state that the model's threads update in
+ * the same step as the atomic operation it describes:
+ *  - when prepare returns, no producer is between the gate check that
+ *    found the gate open and its link ("no enqueue in flight at fork"),
+ *    and the consumer is not between its gate check and the end of its
+ *    take ("no take in progress at fork").  A producer that has
+ *    announced itself but not yet looked at the gate is fine: it will
+ *    find the gate closed and park;
+ *  - until the parent handler runs, nobody exchanges the tail, links a
+ *    node or detaches a batch ("queue untouched during fork");
+ *  - the forker, reading the queue as the child will, finds a complete
+ *    chain from cbq.head to cbq.tail ("complete chain at fork"), and
+ *    reads every node's func without a data race;
+ *  - every callback runs exactly once, in the order of the exchanges on
+ *    cbq.tail ("callbacks run once, in queueing order"), and none is
+ *    left behind (LIVELOCK: the call_rcu thread waits for it forever);
+ *  - func, written by call_rcu1() before it announces itself, is read
+ *    by the call_rcu thread and the child without a DATA RACE (or, when
+ *    no store is visible at all, an ACCESS TO UNINITIALIZED VARIABLE).
+ *
+ * "Complete chain at fork" reads the queue through the forker's own
+ * C++11 view, which may lag behind the latest values; the ghost checks
+ * look at the latest values.  Both must hold: the child goes on from the
+ * forker's view, and the forker's count is only right if its walk saw
+ * every link.
  *
  * Faults that can be re-introduced, each of which must make the model
- * fail (tests/model/meson.build runs every one with should_fail):
- *  MODEL_BUG_CBQ_RELAXED_UNLOCK  rcu_cbq_lock_release() stores 0 relaxed,
- *                                so the node is published without a
- *                                release: DATA RACE, first on cbq.tail
- *                                (with tail made atomic, on func)
- *  MODEL_BUG_CBQ_NO_RECHECK      the call_rcu thread waits right after
- *                                resetting the event, without taking the
- *                                queue again: lost wake-up
+ * fail (tests/model/meson.build runs every one):
+ *  MODEL_BUG_GATE_BEFORE_ANNOUNCE  a producer waits for the gate to be
+ *                                  open, then announces itself
+ *                                  (check-then-act)
+ *  MODEL_BUG_ENQ_FIRST             the forker loads cbq.enq before the
+ *                                  other counts and the walk
+ *  MODEL_BUG_NO_TAKING             the consumer checks the gate but does
+ *                                  not announce taking
+ *  MODEL_BUG_PARK_NO_RECHECK       a parked producer goes on as soon as
+ *                                  it sees the gate open, without
+ *                                  looking again after leaving the
+ *                                  parked count
+ *  MODEL_BUG_GATE_LOAD_ACQUIRE     the producer's gate load is an
+ *                                  acquire, not seq_cst
+ *  MODEL_BUG_LINK_RELAXED          the link is stored relaxed
+ *  MODEL_BUG_WAKE_NO_RECHECK       the call_rcu thread waits right after
+ *                                  resetting the event, without taking
+ *                                  again: lost wake-up
  */
 #include "model.h"
 
 #define PRODUCERS 2
+#define CALLS     2
+#define NODES     (PRODUCERS * CALLS)
+#define FORKS     2
+#define CONSUMER  PRODUCERS
+#define FORKER    (PRODUCERS + 1)
 #define CB_FUNC   0x5ca1ab1e
+/* util/rcu.c starts its sequence counters close to their wrap-around. */
+#define SEQ_START ((unsigned long)-3)
 
 struct ModelCb {
     rl::atomic<ModelCb *> next;
     rl::var<int> func;
-    rl::var<int> payload;
 };
 
-struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 1> {
+typedef rl::atomic<ModelCb *> Link;
+
+struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     /* cbq */
-    rl::atomic<int> lock;
     rl::atomic<ModelCb *> head;
-    rl::var<rl::atomic<ModelCb *> *> tail;
+    rl::atomic<Link *> tail;
+    rl::atomic<unsigned long> enq;
+    /* rcu_consumer */
+    rl::atomic<unsigned long> taken;
+    rl::atomic<int> taking;
+    /* rcu_fork_gate */
+    rl::atomic<unsigned long> closed;
+    rl::atomic<unsigned long> parked;
     ModelEvent rcu_call_ready_event;
-    ModelCb cb[PRODUCERS];
-    /* The consumer's own bookkeeping, read by after() only. */
-    int ran[PRODUCERS];
+    ModelCb cb[NODES];
+
+    /*
+     * Ghost state: plain variables that the threads update right after
+     * the atomic operation that changes what they describe.  Relacy only
+     * switches threads at an atomic operation, so each update is part of
+     * that operation's step.
+     */
+    /* From the gate check that found it open to the link. */
+    bool enqueuing[PRODUCERS];
+    /* From the gate check that found it open to the end of the take. */
+    bool consumer_in_take;
+    /* From prepare's return to the parent handler: fork() copies here. */
+    bool forking;
+    int exchanged[NODES];
+    int nexchanged;
+    int ran;
 
     void before()
     {
-        lock($) = 0;
         head($) = NULL;
         tail($) = &head;
+        enq($) = SEQ_START;
+        taken($) = SEQ_START;
+        taking($) = 0;
+        closed($) = 0;
+        parked($) = 0;
         rcu_call_ready_event.init(false);
-        for (int i = 0; i < PRODUCERS; i++) {
-            ran[i] = 0;
+        for (int p = 0; p < PRODUCERS; p++) {
+            enqueuing[p] = false;
         }
+        consumer_in_take = false;
+        forking = false;
+        nexchanged = 0;
+        ran = 0;
     }
 
-    void after()
+    void touch_queue(void)
     {
-        for (int i = 0; i < PRODUCERS; i++) {
-            RL_ASSERT(ran[i] == 1);
-        }
+        MODEL_CHECK(!forking, "queue untouched during fork");
     }
 
-    void rcu_cbq_lock_acquire(void)
-    {
-        /* Acquire pairs with the release in rcu_cbq_lock_release(). */
-        while (lock.exchange(1, rl::mo_acquire, $)) {
-            while (qatomic_read(lock)) {
-                rl::yield(1, $);
-            }
-        }
-    }
+    /* ---- producer ---- */
 
-    void rcu_cbq_lock_release(void)
+    bool gate_closed(void)
     {
-#ifdef MODEL_BUG_CBQ_RELAXED_UNLOCK
-        lock.store(0, rl::mo_relaxed, $);
+#ifdef MODEL_BUG_GATE_LOAD_ACQUIRE
+        return closed.load(rl::mo_acquire, $) != 0;
 #else
-        lock.store(0, rl::mo_release, $);
+        /* Pairs with the increment in rcu_fork_gate_close(). */
+        return closed.load(rl::mo_seq_cst, $) != 0;
 #endif
     }
 
-    void call_rcu1(ModelCb *node)
+    /* rcu_fork_gate_park(): returns once it found the gate open. */
+    void rcu_fork_gate_park(int p)
     {
-        rl::atomic<ModelCb *> *t;
-        bool was_empty;
+#ifdef MODEL_BUG_PARK_NO_RECHECK
+        parked.fetch_add(1, rl::mo_seq_cst, $);
+        while (gate_closed()) {
+            rl::yield(1, $);
+        }
+        enqueuing[p] = true;
+        parked.fetch_sub(1, rl::mo_seq_cst, $);
+#else
+        do {
+            parked.fetch_add(1, rl::mo_seq_cst, $);
+            while (gate_closed()) {
+                rl::yield(1, $);
+            }
+            parked.fetch_sub(1, rl::mo_seq_cst, $);
+        } while (gate_closed());
+        enqueuing[p] = true;
+#endif
+    }
+
+    void announce(void)
+    {
+        /* seq_cst: pairs with the gate's increment and the load of enq. */
+        enq.fetch_add(1, rl::mo_seq_cst, $);
+    }
+
+    void call_rcu1(int p, ModelCb *node)
+    {
+        Link *prev;
 
         node->func($) = CB_FUNC;
-        /* A plain store in call_rcu1(); next is atomic in the model. */
-        qatomic_set(node->next, (ModelCb *)NULL);
-
-        rcu_cbq_lock_acquire();
-        was_empty = !qatomic_read(head);
-        t = tail($);
-        /* Atomic: the idle call_rcu thread peeks at head without the lock. */
-        qatomic_set(*t, node);
-        tail($) = &node->next;
-        rcu_cbq_lock_release();
-
+        /* A plain store in util/rcu.c: the node is not shared yet. */
+        node->next.store(NULL, rl::mo_relaxed, $);
+#ifdef MODEL_BUG_GATE_BEFORE_ANNOUNCE
+        /* Wait for the gate to open, then announce: no parked count. */
+        while (gate_closed()) {
+            rl::yield(1, $);
+        }
+        enqueuing[p] = true;
+        announce();
+#else
+        announce();
+        if (gate_closed()) {
+            rcu_fork_gate_park(p);
+        } else {
+            enqueuing[p] = true;
+        }
+#endif
+        prev = tail.exchange(&node->next, rl::mo_seq_cst, $);
+        touch_queue();
+        exchanged[nexchanged++] = (int)(node - cb);
+#ifdef MODEL_BUG_LINK_RELAXED
+        prev->store(node, rl::mo_relaxed, $);
+#else
+        /* Pairs with the load-acquire of links by the consumer and fork. */
+        prev->store(node, rl::mo_release, $);
+#endif
+        touch_queue();
+        enqueuing[p] = false;
         /* The call_rcu thread only sleeps after finding the queue empty. */
-        if (was_empty) {
+        if (prev == &head) {
             rcu_call_ready_event.set();
         }
     }
 
-    ModelCb *rcu_take_batch(void)
-    {
-        ModelCb *node;
+    /* ---- consumer ---- */
 
-        rcu_cbq_lock_acquire();
-        node = qatomic_read(head);
-        if (node) {
-            qatomic_set(head, (ModelCb *)NULL);
-            tail($) = &head;
+    /* The call_rcu thread enters its take only with the gate open. */
+    void rcu_take_begin(void)
+    {
+#ifdef MODEL_BUG_NO_TAKING
+        while (closed.load(rl::mo_seq_cst, $)) {
+            rl::yield(1, $);
         }
-        rcu_cbq_lock_release();
-        return node;
+        consumer_in_take = true;
+#else
+        for (;;) {
+            /* seq_cst store and load: pairs with rcu_fork_gate_close(). */
+            taking.store(1, rl::mo_seq_cst, $);
+            if (!closed.load(rl::mo_seq_cst, $)) {
+                consumer_in_take = true;
+                return;
+            }
+            /* Relaxed: a forker that still reads 1 only waits longer. */
+            taking.store(0, rl::mo_relaxed, $);
+            while (closed.load(rl::mo_seq_cst, $)) {
+                rl::yield(1, $);
+            }
+        }
+#endif
     }
 
-    void run_batch(ModelCb *node, int *done)
+    /* rcu_take_batch(): the number of nodes taken, the first in @first. */
+    int rcu_take_batch(ModelCb **first)
     {
-        while (node) {
-            ModelCb *next = qatomic_read(node->next);
-            int idx = (int)(node - cb);
+        ModelCb *node, *next;
+        Link *last;
+        int n;
 
-            RL_ASSERT(node->func($) == CB_FUNC);
-            RL_ASSERT(node->payload($) == 100 + idx);
-            ran[idx]++;
-            (*done)++;
+        /*
+         * Relaxed: anything but &head comes from a producer's exchange
+         * after this thread's own, and the take waits for its link.
+         */
+        if (tail.load(rl::mo_relaxed, $) == &head) {
+            return 0;
+        }
+        rcu_take_begin();
+        /* Acquire pairs with the store-release of the link. */
+        while (!(*first = head.load(rl::mo_acquire, $))) {
+            rl::yield(1, $);
+        }
+        /* The exchange below orders this store before the next link. */
+        head.store(NULL, rl::mo_relaxed, $);
+        touch_queue();
+        last = tail.exchange(&head, rl::mo_seq_cst, $);
+        touch_queue();
+        n = 1;
+        for (node = *first; &node->next != last; node = next) {
+            while (!(next = node->next.load(rl::mo_acquire, $))) {
+                rl::yield(1, $);
+            }
+            n++;
+        }
+        /* Only this thread writes taken; the release below publishes it. */
+        taken.store(taken.load(rl::mo_relaxed, $) + n, rl::mo_relaxed, $);
+#ifndef MODEL_BUG_NO_TAKING
+        /* Release: fork() reads taken after it finds taking clear. */
+        taking.store(0, rl::mo_release, $);
+#endif
+        consumer_in_take = false;
+        return n;
+    }
+
+    void run_batch(ModelCb *node, int n)
+    {
+        for (int k = 0; k < n; k++) {
+            /* Relaxed: the take already loaded each link with acquire. */
+            ModelCb *next = k + 1 < n ? node->next.load(rl::mo_relaxed, $) :
+                                        NULL;
+            /* Without happens-before, a DATA RACE (or uninitialised). */
+            int func = node->func($);
+
+            (void)func;
+            MODEL_CHECK(ran < nexchanged && exchanged[ran] == node - cb,
+                        "callbacks run once, in queueing order");
+            ran++;
             node = next;
         }
     }
@@ -151,37 +328,121 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 1> {
     {
         int done = 0;
 
-        while (done < PRODUCERS) {
-            ModelCb *node = rcu_take_batch();
+        while (done < NODES) {
+            ModelCb *first = NULL;
+            int n = rcu_take_batch(&first);
 
-            while (!node) {
-                /* rcu_spin_for_callbacks(), one look. */
-                if (!qatomic_read(head)) {
-                    /* A producer finding the queue empty sets it again. */
-                    rcu_call_ready_event.reset();
-#ifndef MODEL_BUG_CBQ_NO_RECHECK
-                    node = rcu_take_batch();
-                    if (node) {
-                        break;
-                    }
-#endif
-                    rcu_call_ready_event.wait();
+            while (!n) {
+                /* rcu_spin_for_callbacks(), one look; relaxed as above. */
+                if (tail.load(rl::mo_relaxed, $) != &head) {
+                    n = rcu_take_batch(&first);
+                    continue;
                 }
-                node = rcu_take_batch();
+                /* A producer that finds the queue empty sets it again. */
+                rcu_call_ready_event.reset();
+#ifndef MODEL_BUG_WAKE_NO_RECHECK
+                n = rcu_take_batch(&first);
+                if (n) {
+                    break;
+                }
+#endif
+                rcu_call_ready_event.wait();
+                n = rcu_take_batch(&first);
             }
-            run_batch(node, &done);
+            run_batch(first, n);
+            done += n;
+        }
+    }
+
+    /* ---- forker ---- */
+
+    /* rcu_queue_length() */
+    unsigned long linked_nodes(void)
+    {
+        unsigned long n = 0;
+
+        /* Acquire pairs with the store-release of each link. */
+        for (ModelCb *node = head.load(rl::mo_acquire, $); node;
+             node = node->next.load(rl::mo_acquire, $)) {
+            n++;
+        }
+        return n;
+    }
+
+    void rcu_fork_gate_close(void)
+    {
+        /* seq_cst, like the loads below: pairs with call_rcu1()'s. */
+        closed.fetch_add(1, rl::mo_seq_cst, $);
+        for (;; rl::yield(1, $)) {
+            unsigned long w, t, r, e;
+
+            if (taking.load(rl::mo_seq_cst, $)) {
+                continue;
+            }
+#ifdef MODEL_BUG_ENQ_FIRST
+            e = enq.load(rl::mo_seq_cst, $);
+#endif
+            w = parked.load(rl::mo_seq_cst, $);
+            t = taken.load(rl::mo_seq_cst, $);
+            r = linked_nodes();
+#ifndef MODEL_BUG_ENQ_FIRST
+            /* Last: a producer counted nowhere else makes the sum short. */
+            e = enq.load(rl::mo_seq_cst, $);
+#endif
+            if (w + t + r == e) {
+                return;
+            }
+        }
+    }
+
+    /* What the child inherits: a chain from cbq.head that ends at tail. */
+    void check_child_queue(void)
+    {
+        /*
+         * Relaxed, as the child's plain load: the walk below and the
+         * gate's handshakes must already have ordered the last exchange.
+         */
+        Link *end = tail.load(rl::mo_relaxed, $);
+        Link *last = &head;
+
+        for (ModelCb *node = head.load(rl::mo_acquire, $); node;
+             node = node->next.load(rl::mo_acquire, $)) {
+            /* The child runs it: without happens-before, a DATA RACE. */
+            int func = node->func($);
+
+            (void)func;
+            last = &node->next;
+        }
+        MODEL_CHECK(last == end, "complete chain at fork");
+    }
+
+    void fork_twice(void)
+    {
+        for (int f = 0; f < FORKS; f++) {
+            rcu_fork_gate_close();
+            for (int p = 0; p < PRODUCERS; p++) {
+                MODEL_CHECK(!enqueuing[p], "no enqueue in flight at fork");
+            }
+            MODEL_CHECK(!consumer_in_take, "no take in progress at fork");
+            forking = true;
+            check_child_queue();
+            /* rcu_atfork_parent() */
+            closed.fetch_sub(1, rl::mo_seq_cst, $);
+            forking = false;
         }
     }
 
     void thread(unsigned index)
     {
-        if (index == PRODUCERS) {
+        if (index == CONSUMER) {
             call_rcu_thread();
-            return;
+        } else if (index == FORKER) {
+            fork_twice();
+        } else {
+            for (int k = 0; k < CALLS; k++) {
+                call_rcu1((int)index, &cb[index * CALLS + k]);
+            }
         }
-        /* The caller fills its structure before handing it over. */
-        cb[index].payload($) = 100 + (int)index;
-        call_rcu1(&cb[index]);
     }
 };
 
@@ -190,6 +451,7 @@ int main(int argc, char **argv)
     unsigned it = model_iterations(argc, argv, 50000);
     ModelTally t = {};
 
-    t.add(model_run<CallbackQueue>("two producers, one consumer", it));
+    t.add(model_run<CallbackQueue>("two producers, consumer, two forks", it,
+                                   20000));
     return t.verdict("model-callback-queue");
 }

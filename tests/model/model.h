@@ -344,6 +344,23 @@ private:
     }
 };
 
+/*
+ * The name of the MODEL_CHECK() that failed in the current execution, or
+ * NULL: model_run() prints it after Relacy's "USER ASSERT FAILED", so that
+ * a faulty variant's verdict says which property broke, not only that one
+ * did.
+ */
+static const char *model_failed_check;
+
+/* RL_ASSERT() with a name for the property it checks. */
+#define MODEL_CHECK(cond, name) do {                                        \
+        bool model_check_ok_ = (cond);                                      \
+        if (!model_check_ok_) {                                             \
+            model_failed_check = (name);                                    \
+        }                                                                   \
+        RL_ASSERT(model_check_ok_);                                         \
+    } while (0)
+
 /* What model_run() found. */
 enum ModelOutcome {
     MODEL_HOLDS,
@@ -353,10 +370,12 @@ enum ModelOutcome {
 
 /*
  * Runs one Relacy test for @iterations random executions; on a failure,
- * replays the failing iteration and prints its history.
+ * replays the failing iteration and prints its history.  An execution
+ * that takes more than @depth scheduling points is a LIVELOCK.
  */
 template<typename Test>
-static ModelOutcome model_run(const char *name, unsigned iterations)
+static ModelOutcome model_run(const char *name, unsigned iterations,
+                              unsigned depth = 4000)
 {
     typedef ModelScheduler<Test::params::thread_count> Sched;
     rl::test_params p;
@@ -368,11 +387,12 @@ static ModelOutcome model_run(const char *name, unsigned iterations)
     /* Lets relaxed loads go further back than one store. */
     p.search_type = rl::random_scheduler_type;
     /* Scheduling points per iteration before a spin counts as LIVELOCK. */
-    p.execution_depth_limit = 4000;
+    p.execution_depth_limit = depth;
     p.test_name = name;
     std::printf("=== %s: %u iterations\n", name, iterations);
     std::fflush(stdout);
 
+    model_failed_check = NULL;
     res = rl::run_test<Test, Sched>(p, state, false);
     if (res == rl::test_result_success) {
         outcome = MODEL_HOLDS;
@@ -385,6 +405,7 @@ static ModelOutcome model_run(const char *name, unsigned iterations)
         std::fflush(stdout);
         p.initial_state = state.str();
         p.collect_history = true;
+        model_failed_check = NULL;
         if (rl::run_test<Test, Sched>(p, replay, true) != res ||
             p.stop_iteration != stop) {
             std::printf("replay differs: the model is not deterministic\n");
@@ -394,6 +415,8 @@ static ModelOutcome model_run(const char *name, unsigned iterations)
             case rl::test_result_user_assert_failed:
             case rl::test_result_user_invariant_failed:
             case rl::test_result_data_race:
+            /* A plain variable read before its store is visible. */
+            case rl::test_result_unitialized_access:
             case rl::test_result_access_to_freed_memory:
             case rl::test_result_livelock:
             case rl::test_result_deadlock:
@@ -405,10 +428,16 @@ static ModelOutcome model_run(const char *name, unsigned iterations)
             }
         }
     }
-    std::printf("=== %s: %s (%s)\n", name,
+    /*
+     * The line tests/model/model-verdict.py judges: "(KIND)", or
+     * "(KIND: check)" for a failed MODEL_CHECK().
+     */
+    std::printf("=== %s: %s (%s%s%s)\n", name,
                 outcome == MODEL_HOLDS ? "holds" :
                 outcome == MODEL_VIOLATED ? "VIOLATED" : "MODEL ERROR",
-                rl::test_result_str(res));
+                rl::test_result_str(res),
+                model_failed_check ? ": " : "",
+                model_failed_check ? model_failed_check : "");
     std::fflush(stdout);
     return outcome;
 }

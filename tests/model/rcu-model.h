@@ -134,7 +134,7 @@ struct RcuCore {
     {
         int v = node[idx].payload($);
 
-        RL_ASSERT(v == (idx ? PAYLOAD_NEW : PAYLOAD_OLD));
+        MODEL_CHECK(v == (idx ? PAYLOAD_NEW : PAYLOAD_OLD), "payload intact");
         mb.point(0);
     }
 
