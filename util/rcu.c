@@ -55,10 +55,13 @@
 #define RCU_IDLE_SPIN_NS  20000
 
 /*
- * Hosts whose memory model is TSO: a reader's stores become visible in
- * program order and never ahead of its earlier loads, so once the first
- * scan of a grace period is ordered by a global barrier, re-reading a
- * reader's ctr in later normal-state polls needs only a local one.
+ * Hosts whose memory model is TSO: stores become visible in program order
+ * and never ahead of earlier loads, and loads are not reordered with
+ * loads.  There the writer's update reaches memory before its new
+ * rcu_gp_ctr without a fence (B1), and once the first scan of a grace
+ * period is ordered by a global barrier, later normal-state polls and
+ * the end of the grace period (B4) need only compiler barriers.
+ * tests/model/model-tso-grace-period.cpp checks this under x86-TSO.
  */
 #if defined(__i386__) || defined(__x86_64__) || defined(__s390x__)
 #define RCU_HOST_TSO 1
@@ -636,8 +639,8 @@ static void rcu_wait_prepare_scan(RcuWait *w)
     if (w->state == RCU_WAIT_FORCED || !w->scanned || !RCU_HOST_TSO) {
         rcu_mb_global();
     } else {
-        /* TSO: see RCU_HOST_TSO; pairs with the reader's ordered stores. */
-        smp_mb();
+        /* TSO: see RCU_HOST_TSO; the reader's stores arrive in order. */
+        barrier();
     }
     w->scanned = true;
 }
@@ -876,16 +879,15 @@ void synchronize_rcu(void)
 
     qemu_mutex_lock(&rcu_registry_lock);
     /*
-     * Make the caller's updates visible to every reader before readers
+     * B1: make the caller's updates visible to every reader before readers
      * can observe the new counter; pairs with smp_mb_placeholder() in
-     * rcu_read_lock().  On TSO hosts a local fence does: a reader that
-     * loads the new counter then loads the updated pointers in order, and
-     * one that stored an old snapshot is caught by the global barrier
+     * rcu_read_lock().  On TSO hosts the order of stores does it: a reader
+     * that loads the new counter then loads the updated pointers in order,
+     * and one that stored an old snapshot is caught by the global barrier
      * before the first scan in wait_for_readers().
      */
     if (RCU_HOST_TSO) {
-        /* TSO: local; the first scan's rcu_mb_global() is the global one. */
-        smp_mb();
+        barrier();
     } else {
         rcu_mb_global();
     }
@@ -895,12 +897,17 @@ void synchronize_rcu(void)
     qemu_mutex_unlock(&rcu_registry_lock);
 
     /*
-     * The readers' critical sections happen before the caller frees
+     * B4: the readers' critical sections happen before the caller frees
      * anything; the load-acquire of each ctr already ordered them, this
      * orders the sequence update for pollers and pairs with the smp_mb()
-     * in poll_state_synchronize_rcu().
+     * in poll_state_synchronize_rcu().  TSO keeps the loads of ctr before
+     * this store by itself.
      */
-    smp_mb();
+    if (RCU_HOST_TSO) {
+        barrier();
+    } else {
+        smp_mb();
+    }
     /* Release (besides the fence) so that TSan sees the pairing too. */
     qatomic_store_release(&rcu_gp_seq, rcu_gp_seq + 1);
     rcu_drag_target(&rcu_force_until, rcu_gp_seq);
@@ -948,8 +955,9 @@ unsigned long get_state_synchronize_rcu(void)
 {
     /*
      * Order the caller's updates before reading the sequence; pairs with
-     * the barrier (B1) that synchronize_rcu() executes after making
-     * rcu_gp_seq odd, before it moves rcu_gp_ctr.
+     * B1, which orders synchronize_rcu()'s store making rcu_gp_seq odd
+     * before its new rcu_gp_ctr (a barrier, or on TSO hosts the order of
+     * stores).
      */
     smp_mb();
 

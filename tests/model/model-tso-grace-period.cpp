@@ -5,12 +5,16 @@
  * (RCU_HOST_TSO: x86, s390x), explored exhaustively by tso.h.
  *
  * On those hosts synchronize_rcu() orders the caller's update before the
- * new rcu_gp_ctr with a local smp_mb() (B1), and wait_for_readers() uses
- * rcu_mb_global() -- membarrier when another thread is online -- only
- * before the first scan and before every scan of the forced state; the
- * later normal-state polls re-read ctr after a local fence.  The Relacy
- * models assume a weakly ordered host, where every scan is global, so
- * this is the only check of that shortcut (docs/model-checking.md).
+ * new rcu_gp_ctr with only a compiler barrier (B1: stores leave a TSO
+ * store buffer in order), and wait_for_readers() uses rcu_mb_global() --
+ * membarrier when another thread is online -- only before the first scan
+ * and before every scan of the forced state; the later normal-state
+ * polls re-read ctr after a compiler barrier, and the end of the grace
+ * period (B4) is a compiler barrier too.  A compiler barrier is program
+ * order here, so those points execute no instruction in this model.  The
+ * Relacy models assume a weakly ordered host, where every scan is
+ * global, so this is the only check of that shortcut
+ * (docs/model-checking.md).
  *
  * Threads: a writer, offline itself as the call_rcu thread is, that
  * publishes node 1 in place of node 0, runs synchronize_rcu() and frees
@@ -21,7 +25,7 @@
  *    using node 0, leaves it, goes offline, comes back online, runs one
  *    more section and goes offline (model-online.cpp's reader).
  * The grace period stays in the normal state, forces from the start, or
- * polls once or twice (the second poll is a local-fence one) and then
+ * polls once or twice (the second poll has no global barrier) and then
  * forces; readers and writer use membarrier or fences.
  *
  * Properties: no use of node 0 after the writer freed it (a freed node
@@ -33,13 +37,14 @@
  *
  * Faults that can be re-introduced, each of which must make the model
  * fail (tests/model/meson.build runs every one):
- *  MODEL_BUG_FIRST_SCAN_LOCAL   the local fence also before the first
- *                               normal-state scan: the reader's snapshot
- *                               can still sit in its store buffer
+ *  MODEL_BUG_FIRST_SCAN_LOCAL   no global barrier before the first
+ *                               normal-state scan either: the reader's
+ *                               snapshot can still sit in its buffer
  *  MODEL_BUG_NO_MEMBARRIER      smp_mb_global() is a local fence while
  *                               readers rely on membarrier
- *  MODEL_BUG_FORCED_LOCAL       the local fence before forced-state scans
- *                               too, once a scan has run: lost wake-up
+ *  MODEL_BUG_FORCED_LOCAL       no global barrier before forced-state
+ *                               scans either, once a scan has run: lost
+ *                               wake-up
  *  MODEL_BUG_UNLOCK_NO_BARRIER  rcu_read_unlock() without
  *                               smp_mb_placeholder() before it loads
  *                               waiting (the fence configurations)
@@ -195,7 +200,7 @@ static void rcu_mb_global(Program &p, const Config &c)
 
 /*
  * rcu_wait_prepare_scan()'s barrier:
- *   if (forced || !scanned || !RCU_HOST_TSO) rcu_mb_global(); else smp_mb();
+ *   if (forced || !scanned || !RCU_HOST_TSO) rcu_mb_global(); else barrier();
  */
 static void scan_barrier(Program &p, const Config &c, bool forced,
                          bool scanned)
@@ -211,8 +216,6 @@ static void scan_barrier(Program &p, const Config &c, bool forced,
 #endif
     if (global) {
         rcu_mb_global(p, c);
-    } else {
-        p.mfence("rcu_wait_prepare_scan(): smp_mb() (TSO, local)");
     }
 }
 
@@ -246,8 +249,7 @@ static Program writer(const Config &c)
 
     p.store(PAYLOAD1, 1, "fill node 1");
     p.store(CUR, 1, "qatomic_rcu_set(&cur, node 1)");
-    /* B1 on TSO hosts. */
-    p.mfence("synchronize_rcu(): smp_mb() (TSO, local)");
+    /* B1 on TSO hosts is a compiler barrier: nothing to execute. */
     p.store(GP, GP_NEW, "rcu_advance_and_wait(): rcu_gp_ctr += 2");
 
     /* wait_for_readers(): the normal-state polls, then the forced state. */
@@ -270,7 +272,7 @@ static Program writer(const Config &c)
     }
     p.bind(quiescent);
     p.store(WAITING, 0, "rcu_scan(): waiting = false");
-    p.mfence("synchronize_rcu(): smp_mb()");
+    /* B4 on TSO hosts is a compiler barrier too. */
     p.free_node(0, "free node 0 (a callback's g_free())");
     p.end();
     return p;
