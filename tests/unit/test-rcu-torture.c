@@ -487,6 +487,11 @@ static bool poll_until(unsigned long cookie)
     return true;
 }
 
+static const char *const sync_names[] = {
+    "synchronize_rcu()", "synchronize_rcu_expedited()",
+    "cond_synchronize_rcu()", "a polled grace period",
+};
+
 /*
  * The synchronous updater: replace, wait for a grace period in one of
  * four ways, poison at once.
@@ -499,6 +504,8 @@ static void *sync_updater(void *opaque)
     while (!qatomic_read(&T.stop)) {
         int how = g_rand_int_range(rng, 0, 4);
         TortureObj *old = replace_obj();
+        /* Every way of waiting must also complete this cookie. */
+        unsigned long replaced = get_state_synchronize_rcu();
         unsigned long cookie;
 
         switch (how) {
@@ -524,11 +531,12 @@ static void *sync_updater(void *opaque)
             }
             break;
         }
-        if (how >= 2) {
-            graveyard_bury(old);
-        } else {
-            graveyard_bury(old);
+        if (!poll_state_synchronize_rcu(replaced)) {
+            torture_error("%s returned before a grace period that began "
+                          "after object %" PRIu64 " was replaced",
+                          sync_names[how], old->seq);
         }
+        graveyard_bury(old);
         T.sync_updates[how]++;
         if (g_rand_int_range(rng, 0, 8) == 0) {
             g_usleep(g_rand_int_range(rng, 1, 2000));
