@@ -99,7 +99,7 @@ build_anchor() {
         # The vgpu-unmap demo on QEMU's rcu.c; anchor-ext.c stands in for
         # the qemu-rcu extensions it calls.
         cc "${cflags[@]}" "${inc[@]}" -I"$repo/contrib/vgpu-unmap" \
-            -o "$out/vgpu-unmap" "$repo"/contrib/vgpu-unmap/*.c \
+            -I"$here" -o "$out/vgpu-unmap" "$repo"/contrib/vgpu-unmap/*.c \
             "$here/anchor-ext.c" "$tree/util/rcu.c" "${sup[@]}" \
             "${glib_libs[@]}" >&2
         cc "${cflags[@]}" "${inc[@]}" "${extra[@]}" \

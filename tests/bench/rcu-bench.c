@@ -19,6 +19,7 @@
 #include <sys/utsname.h>
 
 #include "bench.h"
+#include "bench-util.h"
 
 /*
  * The columns.  qemu-10.0, qemu-10.2 (the anchors, QEMU's own rcu.c,
@@ -103,10 +104,7 @@ static BenchParams params = {
 
 int64_t bench_now_ns(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return bench_clock_ns(CLOCK_MONOTONIC);
 }
 
 void bench_spin_ns(int64_t ns)
@@ -261,25 +259,11 @@ static void row_free(gpointer p)
     g_free(r);
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /* Nearest-rank percentile of @s (sorted in place), in nanoseconds. */
 static double percentile(GArray *s, double pct)
 {
-    size_t rank;
-
-    if (!s->len) {
-        return NAN;
-    }
-    qsort(s->data, s->len, sizeof(int64_t), cmp_i64);
-    rank = (size_t)ceil(pct / 100.0 * s->len);
-    rank = CLAMP(rank, 1, s->len);
-    return g_array_index(s, int64_t, rank - 1);
+    return s->len ? bench_percentile_i64((int64_t *)s->data, s->len, pct)
+                  : NAN;
 }
 
 static void record(Row *median, Row *p99, int f, GArray *s, double scale)
@@ -337,10 +321,7 @@ typedef struct Worker {
  */
 static int64_t thread_cpu_ns(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static void *worker_fn(void *opaque)
@@ -972,35 +953,6 @@ static void print_table(void)
            "synchronize_rcu() waits for the stuck reader forever.\n");
 }
 
-static void json_add_number(JsonBuilder *b, const char *name, double v)
-{
-    json_builder_set_member_name(b, name);
-    if (isnan(v) || isinf(v)) {
-        json_builder_add_null_value(b);
-    } else {
-        json_builder_add_double_value(b, v);
-    }
-}
-
-static void json_add_int(JsonBuilder *b, const char *name, gint64 v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, v);
-}
-
-static void json_add_string(JsonBuilder *b, const char *name,
-                            const char *v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_string_value(b, v);
-}
-
-static void json_add_bool(JsonBuilder *b, const char *name, bool v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_boolean_value(b, v);
-}
-
 static const char *flavour_desc(int f)
 {
     return flavours[f] ? flavours[f]->describe() : flavour_child_desc[f];
@@ -1017,36 +969,36 @@ static char *run_json(void)
     uname(&u);
     getloadavg(load, 3);
     json_builder_begin_object(b);
-    json_add_string(b, "tool", "qemu-rcu-bench");
-    json_add_int(b, "cpus", sysconf(_SC_NPROCESSORS_ONLN));
-    json_add_string(b, "kernel", u.release);
-    json_add_string(b, "liburcu", URCU_VERSION);
-    json_add_bool(b, "quick", params.quick);
-    json_add_bool(b, "membarrier", qemu_rcu_bench_membarrier());
-    json_add_number(b, "other_load", other_load);
-    json_add_number(b, "load_average", load[0]);
+    bench_json_string(b, "tool", "qemu-rcu-bench");
+    bench_json_int(b, "cpus", sysconf(_SC_NPROCESSORS_ONLN));
+    bench_json_string(b, "kernel", u.release);
+    bench_json_string(b, "liburcu", URCU_VERSION);
+    bench_json_bool(b, "quick", params.quick);
+    bench_json_bool(b, "membarrier", qemu_rcu_bench_membarrier());
+    bench_json_number(b, "other_load", other_load);
+    bench_json_number(b, "load_average", load[0]);
 
     json_builder_set_member_name(b, "params");
     json_builder_begin_object(b);
-    json_add_int(b, "threads", params.threads);
-    json_add_int(b, "read_ms", params.read_ms);
-    json_add_int(b, "sync_samples", params.sync_samples);
-    json_add_int(b, "max_ms", params.max_ms);
-    json_add_int(b, "callbacks", params.callbacks);
-    json_add_int(b, "repeat", params.repeat);
-    json_add_int(b, "latency_samples", params.latency_samples);
-    json_add_int(b, "stall_samples", params.stall_samples);
-    json_add_int(b, "section_ns", params.section_ns);
-    json_add_int(b, "gap_us", params.gap_us);
-    json_add_int(b, "rounds", params.rounds);
-    json_add_bool(b, "pinned", !params.no_pin);
+    bench_json_int(b, "threads", params.threads);
+    bench_json_int(b, "read_ms", params.read_ms);
+    bench_json_int(b, "sync_samples", params.sync_samples);
+    bench_json_int(b, "max_ms", params.max_ms);
+    bench_json_int(b, "callbacks", params.callbacks);
+    bench_json_int(b, "repeat", params.repeat);
+    bench_json_int(b, "latency_samples", params.latency_samples);
+    bench_json_int(b, "stall_samples", params.stall_samples);
+    bench_json_int(b, "section_ns", params.section_ns);
+    bench_json_int(b, "gap_us", params.gap_us);
+    bench_json_int(b, "rounds", params.rounds);
+    bench_json_bool(b, "pinned", !params.no_pin);
     json_builder_end_object(b);
 
     json_builder_set_member_name(b, "flavours");
     json_builder_begin_object(b);
     for (int f = 0; f < FL_COUNT; f++) {
         if (flavour_desc(f)) {
-            json_add_string(b, flavour_names[f], flavour_desc(f));
+            bench_json_string(b, flavour_names[f], flavour_desc(f));
         }
     }
     json_builder_end_object(b);
@@ -1057,11 +1009,11 @@ static char *run_json(void)
         Row *r = g_ptr_array_index(rows, i);
 
         json_builder_begin_object(b);
-        json_add_string(b, "key", r->key);
-        json_add_string(b, "label", r->label);
-        json_add_string(b, "unit", r->unit);
+        bench_json_string(b, "key", r->key);
+        bench_json_string(b, "label", r->label);
+        bench_json_string(b, "unit", r->unit);
         for (int f = 0; f < FL_COUNT; f++) {
-            json_add_number(b, flavour_names[f],
+            bench_json_number(b, flavour_names[f],
                             r->na[f] ? NAN : r->v[f]);
         }
         json_builder_set_member_name(b, "na");
@@ -1072,10 +1024,10 @@ static char *run_json(void)
             }
         }
         json_builder_end_array(b);
-        json_add_number(b, "ratio_vs_best_qemu", ratio_best_anchor(r));
-        json_add_number(b, "ratio_vs_memb", ratio(r, FL_MEMB));
-        json_add_number(b, "ratio_vs_mb", ratio(r, FL_MB));
-        json_add_number(b, "ratio_fences_vs_mb",
+        bench_json_number(b, "ratio_vs_best_qemu", ratio_best_anchor(r));
+        bench_json_number(b, "ratio_vs_memb", ratio(r, FL_MEMB));
+        bench_json_number(b, "ratio_vs_mb", ratio(r, FL_MB));
+        bench_json_number(b, "ratio_fences_vs_mb",
                         ratio2(r, FL_FENCES, FL_MB));
         json_builder_end_object(b);
     }

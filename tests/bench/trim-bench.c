@@ -56,6 +56,8 @@ static RcuStats test_rcu_stats(void)
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
+#include "bench-util.h"
+
 #define OBJ_SIZE 256
 
 typedef struct BenchObj {
@@ -423,18 +425,10 @@ static bool run_child(const char *exe, const char *m, int64_t *r,
     return true;
 }
 
-static int cmp_int64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /* Median of @n runs; "never settled" (-1) sorts first, as it should. */
 static int64_t median(int64_t *v, int n)
 {
-    qsort(v, n, sizeof(*v), cmp_int64);
-    return v[n / 2];
+    return bench_percentile_i64(v, n, 50);
 }
 
 static void print_row(const char *label, const int64_t *col,
