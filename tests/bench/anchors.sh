@@ -36,7 +36,9 @@
 #       ("stock") and with qemu-rcu ("dropin").
 #
 # BUILD_DIR is a configured and built qemu-rcu build directory.  When a
-# QEMU source cannot be fetched its column says so and the rest runs.
+# QEMU source cannot be fetched its column says so and the rest runs; an
+# anchor that fails to build, and any of qemu-rcu's own runs that fails,
+# makes the script fail (exit status 1), so that CI sees it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -68,13 +70,41 @@ read -r -a glib_cflags <<< "$(pkg-config --cflags glib-2.0 json-glib-1.0)"
 read -r -a glib_libs <<< "$(pkg-config --libs glib-2.0 json-glib-1.0)"
 cflags=(-O2 -g -std=gnu11 -pthread -fno-strict-aliasing -D_GNU_SOURCE)
 
+die() {
+    echo "anchors.sh: $*" >&2
+    exit 1
+}
+
+# compile OUTPUT ARGS...: cc -o OUTPUT ARGS.  OUTPUT is removed first, so
+# that a failed build never leaves an older binary to be measured; a
+# failure prints the compiler's messages and ends the script.
+compile() {
+    local output=$1 log
+    shift
+    rm -f "$output"
+    log=$(mktemp)
+    if ! cc "${cflags[@]}" -o "$output" "$@" > "$log" 2>&1; then
+        echo "anchors.sh: building $output failed:" >&2
+        tail -n 40 "$log" >&2
+        rm -f "$log"
+        exit 1
+    fi
+    cat "$log" >&2
+    rm -f "$log"
+}
+
 # build_anchor SERIES: builds the executables for QEMU SERIES into the
-# cache and prints their directory; prints nothing (and why, on stderr)
-# when the source cannot be fetched.
+# cache and records their directory in anchor_dirs[SERIES].  When the
+# source cannot be fetched it records nothing and says so; when a build
+# fails it ends the script.  Called in this shell, never in $(...),
+# where a failure would go unnoticed.
+declare -A anchor_dirs=()
 build_anchor() {
     local series=$1 tree out stage extra=()
     if ! tree=$("$repo/contrib/qemu-tree/fetch-source.sh" "$series"); then
-        echo "QEMU $series: source not available" >&2
+        echo "anchors.sh: QEMU $series: source not available, its" \
+            "column stays empty" >&2
+        echo "qemu-$series: source not available (column n/a)"
         return 0
     fi
     out=$cache/qemu-$series
@@ -98,45 +128,46 @@ build_anchor() {
     table)
         # The vgpu-unmap demo on QEMU's rcu.c; anchor-ext.c stands in for
         # the qemu-rcu extensions it calls.
-        cc "${cflags[@]}" "${inc[@]}" -I"$repo/contrib/vgpu-unmap" \
-            -I"$here" -o "$out/vgpu-unmap" "$repo"/contrib/vgpu-unmap/*.c \
-            "$here/anchor-ext.c" "$tree/util/rcu.c" "${sup[@]}" \
-            "${glib_libs[@]}" >&2
-        cc "${cflags[@]}" "${inc[@]}" "${extra[@]}" \
+        compile "$out/vgpu-unmap" "${inc[@]}" -I"$repo/contrib/vgpu-unmap" \
+            -I"$here" "$repo"/contrib/vgpu-unmap/*.c "$here/anchor-ext.c" \
+            "$tree/util/rcu.c" "${sup[@]}" "${glib_libs[@]}"
+        compile "$out/qemu-rcu-bench" "${inc[@]}" "${extra[@]}" \
             -DBENCH_ANCHOR="\"qemu-$series\"" -DURCU_VERSION='"n/a"' \
-            -o "$out/qemu-rcu-bench" "$here/rcu-bench.c" \
-            "$here/bench-qemu-rcu.c" "$tree/util/rcu.c" "${sup[@]}" \
-            "${glib_libs[@]}" -lm >&2 ;;
+            "$here/rcu-bench.c" "$here/bench-qemu-rcu.c" "$tree/util/rcu.c" \
+            "${sup[@]}" "${glib_libs[@]}" -lm ;;
     read)
-        cc "${cflags[@]}" "${inc[@]}" -DREAD_BENCH_QEMU_RCU \
-            -o "$out/read-bench" "$here/read-bench.c" "$tree/util/rcu.c" \
-            "${sup[@]}" "${glib_libs[@]}" >&2 ;;
+        compile "$out/read-bench" "${inc[@]}" -DREAD_BENCH_QEMU_RCU \
+            "$here/read-bench.c" "$tree/util/rcu.c" "${sup[@]}" \
+            "${glib_libs[@]}" ;;
     trim)
-        cc "${cflags[@]}" "${inc[@]}" -I"$repo/tests/unit" -DBENCH_ANCHOR \
-            -o "$out/trim-bench" "$here/trim-bench.c" \
-            "$tree/util/rcu.c" "${sup[@]}" "${glib_libs[@]}" >&2 ;;
+        compile "$out/trim-bench" "${inc[@]}" -I"$repo/tests/unit" \
+            -DBENCH_ANCHOR "$here/trim-bench.c" "$tree/util/rcu.c" \
+            "${sup[@]}" "${glib_libs[@]}" ;;
     growth)
-        cc "${cflags[@]}" "${inc[@]}" "${extra[@]}" \
-            -DBENCH_ANCHOR="\"qemu-$series\"" \
-            -o "$out/growth-bench" "$here/growth-bench.c" \
-            "$tree/util/rcu.c" "${sup[@]}" "${glib_libs[@]}" -lm >&2 ;;
+        compile "$out/growth-bench" "${inc[@]}" "${extra[@]}" \
+            -DBENCH_ANCHOR="\"qemu-$series\"" "$here/growth-bench.c" \
+            "$tree/util/rcu.c" "${sup[@]}" "${glib_libs[@]}" -lm ;;
     torture)
-        cc "${cflags[@]}" "${inc[@]}" -o "$out/rcutorture-stock" \
+        compile "$out/rcutorture-stock" "${inc[@]}" \
             "$tree/tests/unit/rcutorture.c" "$tree/util/rcu.c" "${sup[@]}" \
-            "${glib_libs[@]}" >&2
-        cc "${cflags[@]}" -I"$build" -I"$repo/include" "${glib_cflags[@]}" \
-            -o "$out/rcutorture-dropin" "$tree/tests/unit/rcutorture.c" \
+            "${glib_libs[@]}"
+        compile "$out/rcutorture-dropin" -I"$build" -I"$repo/include" \
+            "${glib_cflags[@]}" "$tree/tests/unit/rcutorture.c" \
             -Wl,-rpath,"$build/util" -L"$build/util" -lqemu-rcu \
-            "${glib_libs[@]}" >&2 ;;
+            "${glib_libs[@]}" ;;
     esac
-    echo "$out"
+    anchor_dirs[$series]=$out
 }
 
 # The vgpu-unmap demo's unmap latency with each implementation (liburcu
 # has no force_rcu notifiers, so it cannot run the demo).  A QEMU whose
 # grace period never kicks the vCPUs shows as hung after the demo's 30 s.
+# The demo exits 0 when every unmap met its deadline, 1 when one missed
+# it, 3 when one hung.  qemu-rcu must exit 0; a QEMU anchor's 1 or 3 is
+# its result and reported as such; anything else (a crash, no JSON, the
+# timeout) is a failure of the benchmark and ends the script.
 vgpu_table() {
-    local unmaps=30 size=1M impl bin json
+    local unmaps=30 size=1M impl bin json status failed=0
     if [ $quick = 1 ]; then
         unmaps=10 size=256K
     fi
@@ -147,34 +178,44 @@ vgpu_table() {
     for impl in qemu-10.0 qemu-10.2 qemu-rcu; do
         bin=$build/contrib/vgpu-unmap/vgpu-unmap
         if [ "$impl" != qemu-rcu ]; then
-            bin=${anchor_dirs[${impl#qemu-}]:-}/vgpu-unmap
+            if [ -z "${anchor_dirs[${impl#qemu-}]:-}" ]; then
+                printf '%-12s %12s\n' "$impl" "n/a (no source)"
+                continue
+            fi
+            bin=${anchor_dirs[${impl#qemu-}]}/vgpu-unmap
         fi
-        if [ ! -x "$bin" ]; then
-            printf '%-12s %12s\n' "$impl" "n/a (no source)"
-            continue
-        fi
-        # Exits non-zero when an unmap hung; the JSON says so.
+        status=0
         json=$(timeout 120 "${prio[@]}" "$bin" --unmaps "$unmaps" \
-            --region-size "$size" --deadline 5000 --json - 2>/dev/null) ||
-            true
+            --region-size "$size" --deadline 5000 --json -) || status=$?
+        case $impl:$status in
+        qemu-rcu:0 | qemu-1*:0 | qemu-1*:1 | qemu-1*:3) ;;
+        *)
+            echo "anchors.sh: vgpu-unmap with $impl exited with status" \
+                "$status" >&2
+            failed=1 ;;
+        esac
         printf '%s\n' "$json" | /usr/bin/python3 -c '
 import json, sys
-impl = sys.argv[1]
+impl, status = sys.argv[1], int(sys.argv[2])
 try:
     run = json.load(sys.stdin)["runs"][0]
-except (ValueError, KeyError, IndexError):
-    print("%-12s %12s" % (impl, "failed"))
-    sys.exit(0)
-lat = run["latency_ms"]
+    lat = run["latency_ms"]
+except (ValueError, KeyError, IndexError, TypeError):
+    print("%-12s %12s" % (impl, "failed (no result)"))
+    sys.exit(1)
 if run["hung"]:
     print("%-12s %12s   (an unmap waited 30 s for its grace period)"
           % (impl, "hung"))
 else:
-    print("%-12s %12.1f %12.1f %12.1f"
-          % (impl, lat["p50"], lat["p99"], lat["max"]))
-' "$impl"
+    print("%-12s %12.1f %12.1f %12.1f%s"
+          % (impl, lat["p50"], lat["p99"], lat["max"],
+             "   (an unmap missed the 5 s deadline)" if status == 1 else ""))
+' "$impl" "$status" || failed=1
     done
     echo "urcu-*       n/a: liburcu has no force_rcu notifiers to kick the vCPUs"
+    if [ $failed = 1 ]; then
+        die "the vgpu-unmap demo failed (see above)"
+    fi
 }
 
 prio=()
@@ -186,9 +227,9 @@ case $mode in
 trim)
     targs=()
     for series in 10.0 10.2; do
-        dir=$(build_anchor "$series")
-        if [ -n "$dir" ]; then
-            targs+=("--anchor=qemu-$series=$dir/trim-bench")
+        build_anchor "$series"
+        if [ -n "${anchor_dirs[$series]:-}" ]; then
+            targs+=("--anchor=qemu-$series=${anchor_dirs[$series]}/trim-bench")
         fi
     done
     if [ $quick = 1 ]; then
@@ -207,28 +248,28 @@ growth)
     "${prio[@]}" "$build/tests/bench/growth-bench" "${gargs[@]}" \
         --json "$outdir/growth-qemu-rcu.json"
     for series in 10.0 10.2; do
-        dir=$(build_anchor "$series")
-        if [ -n "$dir" ]; then
+        build_anchor "$series"
+        if [ -n "${anchor_dirs[$series]:-}" ]; then
             echo
-            "${prio[@]}" "$dir/growth-bench" "${gargs[@]}" \
-                --json "$outdir/growth-qemu-$series.json"
+            "${prio[@]}" "${anchor_dirs[$series]}/growth-bench" \
+                "${gargs[@]}" --json "$outdir/growth-qemu-$series.json"
         fi
     done
     exit 0
     ;;
 table)
     args=()
-    declare -A anchor_dirs=()
     for series in 10.0 10.2; do
-        dir=$(build_anchor "$series")
-        if [ -n "$dir" ]; then
-            args+=("--anchor=qemu-$series=$dir/qemu-rcu-bench")
-            anchor_dirs[$series]=$dir
+        build_anchor "$series"
+        if [ -n "${anchor_dirs[$series]:-}" ]; then
+            args+=("--anchor=qemu-$series=${anchor_dirs[$series]}/qemu-rcu-bench")
         fi
     done
     if [ $quick = 1 ]; then
         args+=(--quick)
     fi
+    # Exits non-zero when one of its columns (qemu-rcu's fence mode or
+    # an anchor) failed to run.
     "${prio[@]}" "$build/tests/bench/qemu-rcu-bench" --both-modes \
         "${args[@]}" "$@"
     vgpu_table
@@ -239,9 +280,9 @@ torture)
     echo "rcutorture NREADERS=$nreaders SECONDS=$seconds," \
          "load average $(cut -d' ' -f1-3 /proc/loadavg)"
     for series in 10.0 10.2; do
-        dir=$(build_anchor "$series")
+        build_anchor "$series"
+        dir=${anchor_dirs[$series]:-}
         if [ -z "$dir" ]; then
-            echo "qemu-$series n/a (source not available)"
             continue
         fi
         for kind in stock dropin; do
@@ -273,9 +314,9 @@ run() {
 }
 
 for series in 10.0 10.2; do
-    dir=$(build_anchor "$series")
-    if [ -n "$dir" ]; then
-        run "qemu-$series" "$dir/read-bench"
+    build_anchor "$series" >&2
+    if [ -n "${anchor_dirs[$series]:-}" ]; then
+        run "qemu-$series" "${anchor_dirs[$series]}/read-bench"
     else
         echo "qemu-$series n/a threads=- ns=n/a" >> "$results"
     fi

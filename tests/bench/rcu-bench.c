@@ -1165,8 +1165,10 @@ static void print_qemu_stats(void)
  * Runs @exe (this program or an anchor built from it) with the same
  * parameters for its qemu-rcu column only, and copies that column into
  * column @into of this run's rows.  @fences: with QEMU_RCU_MEMBARRIER=0.
+ * False if the child failed or left no result: the column stays empty
+ * and the run must not count as a success.
  */
-static void run_child(const char *exe, bool fences, int into)
+static bool run_child(const char *exe, bool fences, int into)
 {
     g_autofree char *tmp = NULL;
     g_autofree char *json = NULL;
@@ -1228,7 +1230,7 @@ static void run_child(const char *exe, bool fences, int into)
         fprintf(stderr, "qemu-rcu-bench: %s column failed: %s\n",
                 flavour_names[into], err->message);
         unlink(tmp);
-        return;
+        return false;
     }
     unlink(tmp);
 
@@ -1239,7 +1241,12 @@ static void run_child(const char *exe, bool fences, int into)
             g_strdup(json_object_get_string_member(fl, "qemu-rcu"));
     }
     crow = json_object_get_array_member(root, "rows");
-    for (guint i = 0; crow && i < json_array_get_length(crow); i++) {
+    if (!crow || !json_array_get_length(crow)) {
+        fprintf(stderr, "qemu-rcu-bench: %s column failed: no rows\n",
+                flavour_names[into]);
+        return false;
+    }
+    for (guint i = 0; i < json_array_get_length(crow); i++) {
         JsonObject *o = json_array_get_object_element(crow, i);
         const char *key = json_object_get_string_member(o, "key");
         JsonArray *na = json_object_get_array_member(o, "na");
@@ -1262,6 +1269,7 @@ static void run_child(const char *exe, bool fences, int into)
             }
         }
     }
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -1320,6 +1328,7 @@ int main(int argc, char **argv)
         g_option_context_new("- qemu-rcu next to liburcu, one run");
     g_autoptr(GError) err = NULL;
     g_autofree char *json = NULL;
+    bool columns_ok = true;
 
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
@@ -1370,7 +1379,7 @@ int main(int argc, char **argv)
     /* The other columns, one child process each, after our own. */
     if (params.both_modes && !params.json_run_file &&
         qemu_rcu_bench_membarrier() && flavours[FL_QEMU]) {
-        run_child("/proc/self/exe", true, FL_FENCES);
+        columns_ok &= run_child("/proc/self/exe", true, FL_FENCES);
     }
     for (int i = 0; params.anchors && params.anchors[i]; i++) {
         const char *eq = strchr(params.anchors[i], '=');
@@ -1388,7 +1397,7 @@ int main(int argc, char **argv)
                     "or qemu-10.2=PATH, not '%s'\n", params.anchors[i]);
             return 2;
         }
-        run_child(eq + 1, false, into);
+        columns_ok &= run_child(eq + 1, false, into);
     }
     print_table();
     if (!isnan(other_load)) {
@@ -1407,5 +1416,10 @@ int main(int argc, char **argv)
         write_file(params.json_file, json);
     }
     g_ptr_array_free(rows, true);
+    if (!columns_ok) {
+        fprintf(stderr, "qemu-rcu-bench: a column failed (see above); its "
+                "figures are missing from the table\n");
+        return 1;
+    }
     return 0;
 }

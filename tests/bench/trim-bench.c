@@ -43,8 +43,6 @@ static RcuStats test_rcu_stats(void)
 }
 
 #include "test-rss.h"
-    return resident * sysconf(_SC_PAGESIZE);
-}
 /* A figure the library cannot report. */
 #define FROM_STATS(x) ((void)(x), -1)
 #else
@@ -431,13 +429,16 @@ static int64_t median(int64_t *v, int n)
     return bench_percentile_i64(v, n, 50);
 }
 
+/* Columns that were asked for and did not produce a result. */
+static bool failed[G_N_ELEMENTS(modes)];
+
 static void print_row(const char *label, const int64_t *col,
                       const bool *have, double scale, const char *none)
 {
     printf("%-42s", label);
     for (int m = 0; m < G_N_ELEMENTS(modes); m++) {
         if (!have[m]) {
-            printf("%12s", "n/a");
+            printf("%12s", failed[m] ? "failed" : "n/a");
         } else if (col[m] < 0) {
             printf("%12s", none);
         } else if (scale == 1) {
@@ -518,6 +519,7 @@ int main(int argc, char **argv)
             }
         }
         if (!have[m]) {
+            failed[m] = true;
             continue;
         }
         for (int f = 0; f < NFIELDS; f++) {
@@ -561,9 +563,16 @@ int main(int argc, char **argv)
                "%.1f us\n",
                (double)(med[8][1] - med[8][0]) / (med[5][1] - med[5][0]));
     }
-    if (!have[2]) {
+    if (!have[2] && !failed[2]) {
         printf("\nno-trim: build with -Dmalloc_trim=disabled and pass its "
                "trim-bench with --no-trim-bench=PATH\n");
+    }
+    for (int m = 0; m < G_N_ELEMENTS(modes); m++) {
+        if (failed[m]) {
+            g_printerr("trim-bench: the %s column failed (see above)\n",
+                       modes[m]);
+            return 1;
+        }
     }
     return 0;
 }
