@@ -8,20 +8,27 @@
 # contrib/qemu-tree/fetch-source.sh; nothing from QEMU enters this
 # repository) and liburcu.  QEMU's files are compiled against qemu-rcu's
 # support headers and sources (threads, events, notifiers, BQL) without
-# CONFIG_MEMBARRIER, as Debian configures QEMU.  Symbols clash, so every
-# implementation is its own executable, built into the cache.
+# CONFIG_MEMBARRIER, as Debian configures QEMU (read side smp_mb()), and
+# for the read-side comparisons also with it, as --enable-membarrier
+# builds QEMU (read side compiler barriers, QEMU's own
+# sys_membarrier.c), so that both of qemu-rcu's modes have a like-for-
+# like QEMU.  Symbols clash, so every implementation is its own
+# executable, built into the cache.
 #
 #   tests/bench/anchors.sh [--quick] BUILD_DIR [qemu-rcu-bench options]
 #       the full table: qemu-rcu-bench with the qemu-10.0 and qemu-10.2
-#       columns (an executable each, built from rcu-bench.c against that
-#       QEMU's rcu.c) and --both-modes; options such as --json FILE are
-#       passed on.  Then the vgpu-unmap demo's unmap latency with
-#       qemu-rcu and both QEMUs (tests/bench/anchor-ext.c stands in for
-#       the extensions the demo calls).
+#       columns, fences and membarrier (an executable each, built from
+#       rcu-bench.c against that QEMU's rcu.c) and --both-modes; options
+#       such as --json FILE are passed on.  Then the vgpu-unmap demo's
+#       unmap latency with qemu-rcu and both QEMUs as Debian builds them
+#       (tests/bench/anchor-ext.c stands in for the extensions the demo
+#       calls).
 #   tests/bench/anchors.sh --read [--quick] BUILD_DIR \
 #           [THREADS [MILLIONS [REPEAT]]]
 #       the read side alone in the second harness (read-bench.c): median
-#       wall-clock ns per iteration of each implementation.
+#       wall-clock ns per iteration of each implementation in each mode,
+#       against the best QEMU in the same mode and against the best QEMU
+#       as Debian builds it.
 #   tests/bench/anchors.sh --growth [--quick] BUILD_DIR OUT_DIR \
 #           [growth-bench options]
 #       growth-bench (growth with threads) for qemu-rcu and both QEMUs,
@@ -93,29 +100,74 @@ compile() {
     rm -f "$log"
 }
 
-# build_anchor SERIES: builds the executables for QEMU SERIES into the
-# cache and records their directory in anchor_dirs[SERIES].  When the
+# Whether the kernel has MEMBARRIER_CMD_SHARED, which QEMU built with
+# --enable-membarrier needs (it exits at start-up without it).
+membarrier_shared_available() {
+    local probe=$cache/membarrier-shared-probe
+    printf '%s\n' '#include <linux/membarrier.h>' '#include <sys/syscall.h>' \
+        '#include <unistd.h>' 'int main(void) {' \
+        '    long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0);' \
+        '    return cmds > 0 && (cmds & MEMBARRIER_CMD_SHARED) ? 0 : 1;' \
+        '}' > "$probe.c"
+    compile "$probe" "$probe.c"
+    "$probe"
+}
+
+# The QEMU anchors of the read-side comparisons: QEMU as Debian builds it
+# (its meson option membarrier defaults to disabled, and neither
+# debian/rules nor the configure options in debian/control enable it:
+# read side smp_mb()), and, where the kernel allows, QEMU built with
+# --enable-membarrier (read side compiler barriers), so that each of
+# qemu-rcu's two modes has a like-for-like QEMU.
+read_side_anchors() {
+    anchors=(10.0 10.2)
+    if membarrier_shared_available; then
+        anchors+=(10.0-membarrier 10.2-membarrier)
+    else
+        echo "anchors.sh: the kernel has no MEMBARRIER_CMD_SHARED: no" \
+            "QEMU --enable-membarrier columns" >&2
+        echo "qemu-10.x-membarrier: the kernel has no MEMBARRIER_CMD_SHARED" \
+            "(columns n/a)"
+    fi
+}
+
+# build_anchor NAME: builds the executables for anchor NAME (SERIES, or
+# SERIES-membarrier for QEMU built with --enable-membarrier) into the
+# cache and records their directory in anchor_dirs[NAME].  When the
 # source cannot be fetched it records nothing and says so; when a build
 # fails it ends the script.  Called in this shell, never in $(...),
 # where a failure would go unnoticed.
 declare -A anchor_dirs=()
 build_anchor() {
-    local series=$1 tree out stage extra=()
+    local name=$1 series=${1%-membarrier} tree out stage f extra=() sup=()
+    local config=('#define CONFIG_LINUX 1' '#define CONFIG_POSIX 1'
+                  '#define CONFIG_MALLOC_TRIM 1')
     if ! tree=$("$repo/contrib/qemu-tree/fetch-source.sh" "$series"); then
         echo "anchors.sh: QEMU $series: source not available, its" \
             "column stays empty" >&2
-        echo "qemu-$series: source not available (column n/a)"
+        echo "qemu-$name: source not available (column n/a)"
         return 0
     fi
-    out=$cache/qemu-$series
+    out=$cache/qemu-$name
     stage=$out/include
+    rm -rf "$stage"
     mkdir -p "$stage/qemu"
     # QEMU's own read side; everything else it includes comes from
     # qemu-rcu's headers.
     cp "$tree/include/qemu/rcu.h" "$stage/qemu/rcu.h"
-    printf '#pragma once\n%s\n%s\n%s\n' '#define CONFIG_LINUX 1' \
-        '#define CONFIG_POSIX 1' '#define CONFIG_MALLOC_TRIM 1' \
-        > "$stage/qemu-rcu-config.h"
+    for f in "${support[@]}"; do
+        if [ "$name" != "$series" ] && [ "$f" = sys_membarrier.c ]; then
+            sup+=("$tree/util/$f")
+        else
+            sup+=("$repo/util/$f")
+        fi
+    done
+    if [ "$name" != "$series" ]; then
+        # --enable-membarrier: QEMU's own barrier header and source.
+        cp "$tree/include/qemu/sys_membarrier.h" "$stage/qemu/"
+        config+=('#define CONFIG_MEMBARRIER 1')
+    fi
+    printf '%s\n' '#pragma once' "${config[@]}" > "$stage/qemu-rcu-config.h"
     # QEMU 10.0 fires force_rcu notifiers only in drain_call_rcu(); 10.2
     # (commit 55d98e3ede "rcu: Unify force quiescent state") also after
     # polling in any grace period.
@@ -123,7 +175,6 @@ build_anchor() {
         extra+=(-DBENCH_ANCHOR_DRAIN_ONLY_KICK)
     fi
     local inc=(-I"$stage" -I"$repo/include" "${glib_cflags[@]}")
-    local sup=("${support[@]/#/$repo/util/}")
     case $mode in
     table)
         # The vgpu-unmap demo on QEMU's rcu.c; anchor-ext.c stands in for
@@ -132,12 +183,12 @@ build_anchor() {
             -I"$here" "$repo"/contrib/vgpu-unmap/*.c "$here/anchor-ext.c" \
             "$tree/util/rcu.c" "${sup[@]}" "${glib_libs[@]}"
         compile "$out/qemu-rcu-bench" "${inc[@]}" "${extra[@]}" \
-            -DBENCH_ANCHOR="\"qemu-$series\"" -DURCU_VERSION='"n/a"' \
+            -DBENCH_ANCHOR="\"qemu-$name\"" -DURCU_VERSION='"n/a"' \
             "$here/rcu-bench.c" "$here/bench-qemu-rcu.c" "$tree/util/rcu.c" \
             "${sup[@]}" "${glib_libs[@]}" -lm ;;
     read)
         compile "$out/read-bench" "${inc[@]}" -DREAD_BENCH_QEMU_RCU \
-            "$here/read-bench.c" "$tree/util/rcu.c" "${sup[@]}" \
+            -DBENCH_ANCHOR "$here/read-bench.c" "$tree/util/rcu.c" "${sup[@]}" \
             "${glib_libs[@]}" ;;
     trim)
         compile "$out/trim-bench" "${inc[@]}" -I"$repo/tests/unit" \
@@ -156,7 +207,7 @@ build_anchor() {
             -Wl,-rpath,"$build/util" -L"$build/util" -lqemu-rcu \
             "${glib_libs[@]}" ;;
     esac
-    anchor_dirs[$series]=$out
+    anchor_dirs[$name]=$out
 }
 
 # The vgpu-unmap demo's unmap latency with each implementation (liburcu
@@ -259,10 +310,11 @@ growth)
     ;;
 table)
     args=()
-    for series in 10.0 10.2; do
-        build_anchor "$series"
-        if [ -n "${anchor_dirs[$series]:-}" ]; then
-            args+=("--anchor=qemu-$series=${anchor_dirs[$series]}/qemu-rcu-bench")
+    read_side_anchors
+    for name in "${anchors[@]}"; do
+        build_anchor "$name"
+        if [ -n "${anchor_dirs[$name]:-}" ]; then
+            args+=("--anchor=qemu-$name=${anchor_dirs[$name]}/qemu-rcu-bench")
         fi
     done
     if [ $quick = 1 ]; then
@@ -313,12 +365,13 @@ run() {
         sed "s/^[^ ]* */$name /" >> "$results"
 }
 
-for series in 10.0 10.2; do
-    build_anchor "$series" >&2
-    if [ -n "${anchor_dirs[$series]:-}" ]; then
-        run "qemu-$series" "${anchor_dirs[$series]}/read-bench"
+read_side_anchors >&2
+for name in "${anchors[@]}"; do
+    build_anchor "$name" >&2
+    if [ -n "${anchor_dirs[$name]:-}" ]; then
+        run "qemu-${name%-membarrier}" "${anchor_dirs[$name]}/read-bench"
     else
-        echo "qemu-$series n/a threads=- ns=n/a" >> "$results"
+        echo "qemu-$name n/a threads=- ns=n/a" >> "$results"
     fi
 done
 run qemu-rcu "$build/tests/bench/read-bench-qemu-rcu"
@@ -330,23 +383,35 @@ for f in memb mb; do
 done
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Two ratios per row: against the best QEMU with the same read-side
+# barriers (like for like), and against the best QEMU as Debian builds
+# it (fences), which is what a Debian user switching would compare with.
 python3 - "$results" <<'PY'
-import re, sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+import sys
+rows = []
+for line in open(sys.argv[1]):
+    w = line.split()
+    if w:
+        d = dict(kv.split("=", 1) for kv in w[2:] if "=" in kv)
+        rows.append((w[0], w[1], d))
 best = {}
-for r in rows:
-    m = re.search(r"ns=([0-9.]+)", " ".join(r))
-    if m and r[0].startswith("qemu-1"):
-        v = float(m.group(1))
-        best[r[2]] = min(best.get(r[2], v), v)
-print(f"{'implementation':<14} {'mode':<11} {'threads':<8} "
-      f"{'ns/iter':>8} {'min':>7} {'max':>7}  vs best QEMU")
-for r in rows:
-    d = dict(kv.split("=") for kv in r[2:] if "=" in kv)
-    ns = d.get("ns", "n/a")
-    ratio = "n/a"
-    if ns != "n/a" and r[2] in best:
-        ratio = f"{float(ns) / best[r[2]]:.2f}x"
-    print(f"{r[0]:<14} {r[1]:<11} {d.get('threads', '-'):<8} {ns:>8} "
-          f"{d.get('min', '-'):>7} {d.get('max', '-'):>7}  {ratio}")
+for impl, mode, d in rows:
+    if impl.startswith("qemu-1") and d.get("ns", "n/a") != "n/a":
+        key = (mode, d["threads"])
+        best[key] = min(best.get(key, float("inf")), float(d["ns"]))
+
+def ratio(ns, key):
+    if ns == "n/a" or key not in best:
+        return "n/a"
+    return f"{float(ns) / best[key]:.2f}x"
+
+print(f"{'implementation':<14} {'mode':<11} {'threads':<8} {'ns/iter':>8} "
+      f"{'min':>7} {'max':>7}  {'vs QEMU, same mode':>18}  "
+      f"{'vs QEMU as Debian builds it (fences)'}")
+for impl, mode, d in rows:
+    ns, threads = d.get("ns", "n/a"), d.get("threads", "-")
+    print(f"{impl:<14} {mode:<11} {threads:<8} {ns:>8} "
+          f"{d.get('min', '-'):>7} {d.get('max', '-'):>7}  "
+          f"{ratio(ns, (mode, threads)):>18}  "
+          f"{ratio(ns, ('fences', threads))}")
 PY

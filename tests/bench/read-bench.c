@@ -33,7 +33,14 @@
 #define RB_LOCK() rcu_read_lock()
 #define RB_UNLOCK() rcu_read_unlock()
 #define RB_DEREF(p) qatomic_rcu_read(&(p))
+#if defined(BENCH_ANCHOR) && defined(CONFIG_MEMBARRIER)
+/* QEMU's own rcu.c, whose mode is chosen when it is built. */
+#define RB_MODE() "membarrier"
+#elif defined(BENCH_ANCHOR)
+#define RB_MODE() "fences"
+#else
 #define RB_MODE() (qemu_membarrier_enabled() ? "membarrier" : "fences")
+#endif
 #elif defined(READ_BENCH_URCU_MEMB)
 #include <urcu/urcu-memb.h>
 #define RB_NAME "urcu-memb"
