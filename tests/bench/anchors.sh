@@ -8,20 +8,27 @@
 # contrib/qemu-tree/fetch-source.sh; nothing from QEMU enters this
 # repository) and liburcu.  QEMU's files are compiled against qemu-rcu's
 # support headers and sources (threads, events, notifiers, BQL) without
-# CONFIG_MEMBARRIER, as Debian configures QEMU.  Symbols clash, so every
-# implementation is its own executable, built into the cache.
+# CONFIG_MEMBARRIER, as Debian configures QEMU (read side smp_mb()), and
+# for the read-side comparisons also with it, as --enable-membarrier
+# builds QEMU (read side compiler barriers, QEMU's own
+# sys_membarrier.c), so that both of qemu-rcu's modes have a like-for-
+# like QEMU.  Symbols clash, so every implementation is its own
+# executable, built into the cache.
 #
 #   tests/bench/anchors.sh [--quick] BUILD_DIR [qemu-rcu-bench options]
 #       the full table: qemu-rcu-bench with the qemu-10.0 and qemu-10.2
-#       columns (an executable each, built from rcu-bench.c against that
-#       QEMU's rcu.c) and --both-modes; options such as --json FILE are
-#       passed on.  Then the vgpu-unmap demo's unmap latency with
-#       qemu-rcu and both QEMUs (tests/bench/anchor-ext.c stands in for
-#       the extensions the demo calls).
+#       columns, fences and membarrier (an executable each, built from
+#       rcu-bench.c against that QEMU's rcu.c) and --both-modes; options
+#       such as --json FILE are passed on.  Then the vgpu-unmap demo's
+#       unmap latency with qemu-rcu and both QEMUs as Debian builds them
+#       (tests/bench/anchor-ext.c stands in for the extensions the demo
+#       calls).
 #   tests/bench/anchors.sh --read [--quick] BUILD_DIR \
 #           [THREADS [MILLIONS [REPEAT]]]
 #       the read side alone in the second harness (read-bench.c): median
-#       wall-clock ns per iteration of each implementation.
+#       wall-clock ns per iteration of each implementation in each mode,
+#       against the best QEMU in the same mode and against the best QEMU
+#       as Debian builds it.
 #   tests/bench/anchors.sh --growth [--quick] BUILD_DIR OUT_DIR \
 #           [growth-bench options]
 #       growth-bench (growth with threads) for qemu-rcu and both QEMUs,
@@ -36,7 +43,9 @@
 #       ("stock") and with qemu-rcu ("dropin").
 #
 # BUILD_DIR is a configured and built qemu-rcu build directory.  When a
-# QEMU source cannot be fetched its column says so and the rest runs.
+# QEMU source cannot be fetched its column says so and the rest runs; an
+# anchor that fails to build, and any of qemu-rcu's own runs that fails,
+# makes the script fail (exit status 1), so that CI sees it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -68,24 +77,97 @@ read -r -a glib_cflags <<< "$(pkg-config --cflags glib-2.0 json-glib-1.0)"
 read -r -a glib_libs <<< "$(pkg-config --libs glib-2.0 json-glib-1.0)"
 cflags=(-O2 -g -std=gnu11 -pthread -fno-strict-aliasing -D_GNU_SOURCE)
 
-# build_anchor SERIES: builds the executables for QEMU SERIES into the
-# cache and prints their directory; prints nothing (and why, on stderr)
-# when the source cannot be fetched.
+die() {
+    echo "anchors.sh: $*" >&2
+    exit 1
+}
+
+# compile OUTPUT ARGS...: cc -o OUTPUT ARGS.  OUTPUT is removed first, so
+# that a failed build never leaves an older binary to be measured; a
+# failure prints the compiler's messages and ends the script.
+compile() {
+    local output=$1 log
+    shift
+    rm -f "$output"
+    log=$(mktemp)
+    if ! cc "${cflags[@]}" -o "$output" "$@" > "$log" 2>&1; then
+        echo "anchors.sh: building $output failed:" >&2
+        tail -n 40 "$log" >&2
+        rm -f "$log"
+        exit 1
+    fi
+    cat "$log" >&2
+    rm -f "$log"
+}
+
+# Whether the kernel has MEMBARRIER_CMD_SHARED, which QEMU built with
+# --enable-membarrier needs (it exits at start-up without it).
+membarrier_shared_available() {
+    local probe=$cache/membarrier-shared-probe
+    printf '%s\n' '#include <linux/membarrier.h>' '#include <sys/syscall.h>' \
+        '#include <unistd.h>' 'int main(void) {' \
+        '    long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0);' \
+        '    return cmds > 0 && (cmds & MEMBARRIER_CMD_SHARED) ? 0 : 1;' \
+        '}' > "$probe.c"
+    compile "$probe" "$probe.c"
+    "$probe"
+}
+
+# The QEMU anchors of the read-side comparisons: QEMU as Debian builds it
+# (its meson option membarrier defaults to disabled, and neither
+# debian/rules nor the configure options in debian/control enable it:
+# read side smp_mb()), and, where the kernel allows, QEMU built with
+# --enable-membarrier (read side compiler barriers), so that each of
+# qemu-rcu's two modes has a like-for-like QEMU.
+read_side_anchors() {
+    anchors=(10.0 10.2)
+    if membarrier_shared_available; then
+        anchors+=(10.0-membarrier 10.2-membarrier)
+    else
+        echo "anchors.sh: the kernel has no MEMBARRIER_CMD_SHARED: no" \
+            "QEMU --enable-membarrier columns" >&2
+        echo "qemu-10.x-membarrier: the kernel has no MEMBARRIER_CMD_SHARED" \
+            "(columns n/a)"
+    fi
+}
+
+# build_anchor NAME: builds the executables for anchor NAME (SERIES, or
+# SERIES-membarrier for QEMU built with --enable-membarrier) into the
+# cache and records their directory in anchor_dirs[NAME].  When the
+# source cannot be fetched it records nothing and says so; when a build
+# fails it ends the script.  Called in this shell, never in $(...),
+# where a failure would go unnoticed.
+declare -A anchor_dirs=()
 build_anchor() {
-    local series=$1 tree out stage extra=()
+    local name=$1 series=${1%-membarrier} tree out stage f extra=() sup=()
+    local config=('#define CONFIG_LINUX 1' '#define CONFIG_POSIX 1'
+                  '#define CONFIG_MALLOC_TRIM 1')
     if ! tree=$("$repo/contrib/qemu-tree/fetch-source.sh" "$series"); then
-        echo "QEMU $series: source not available" >&2
+        echo "anchors.sh: QEMU $series: source not available, its" \
+            "column stays empty" >&2
+        echo "qemu-$name: source not available (column n/a)"
         return 0
     fi
-    out=$cache/qemu-$series
+    out=$cache/qemu-$name
     stage=$out/include
+    rm -rf "$stage"
     mkdir -p "$stage/qemu"
     # QEMU's own read side; everything else it includes comes from
     # qemu-rcu's headers.
     cp "$tree/include/qemu/rcu.h" "$stage/qemu/rcu.h"
-    printf '#pragma once\n%s\n%s\n%s\n' '#define CONFIG_LINUX 1' \
-        '#define CONFIG_POSIX 1' '#define CONFIG_MALLOC_TRIM 1' \
-        > "$stage/qemu-rcu-config.h"
+    for f in "${support[@]}"; do
+        if [ "$name" != "$series" ] && [ "$f" = sys_membarrier.c ]; then
+            sup+=("$tree/util/$f")
+        else
+            sup+=("$repo/util/$f")
+        fi
+    done
+    if [ "$name" != "$series" ]; then
+        # --enable-membarrier: QEMU's own barrier header and source.
+        cp "$tree/include/qemu/sys_membarrier.h" "$stage/qemu/"
+        config+=('#define CONFIG_MEMBARRIER 1')
+    fi
+    printf '%s\n' '#pragma once' "${config[@]}" > "$stage/qemu-rcu-config.h"
     # QEMU 10.0 fires force_rcu notifiers only in drain_call_rcu(); 10.2
     # (commit 55d98e3ede "rcu: Unify force quiescent state") also after
     # polling in any grace period.
@@ -93,50 +175,50 @@ build_anchor() {
         extra+=(-DBENCH_ANCHOR_DRAIN_ONLY_KICK)
     fi
     local inc=(-I"$stage" -I"$repo/include" "${glib_cflags[@]}")
-    local sup=("${support[@]/#/$repo/util/}")
     case $mode in
     table)
         # The vgpu-unmap demo on QEMU's rcu.c; anchor-ext.c stands in for
         # the qemu-rcu extensions it calls.
-        cc "${cflags[@]}" "${inc[@]}" -I"$repo/contrib/vgpu-unmap" \
-            -o "$out/vgpu-unmap" "$repo"/contrib/vgpu-unmap/*.c \
-            "$here/anchor-ext.c" "$tree/util/rcu.c" "${sup[@]}" \
-            "${glib_libs[@]}" >&2
-        cc "${cflags[@]}" "${inc[@]}" "${extra[@]}" \
-            -DBENCH_ANCHOR="\"qemu-$series\"" -DURCU_VERSION='"n/a"' \
-            -o "$out/qemu-rcu-bench" "$here/rcu-bench.c" \
-            "$here/bench-qemu-rcu.c" "$tree/util/rcu.c" "${sup[@]}" \
-            "${glib_libs[@]}" -lm >&2 ;;
+        compile "$out/vgpu-unmap" "${inc[@]}" -I"$repo/contrib/vgpu-unmap" \
+            -I"$here" "$repo"/contrib/vgpu-unmap/*.c "$here/anchor-ext.c" \
+            "$tree/util/rcu.c" "${sup[@]}" "${glib_libs[@]}"
+        compile "$out/qemu-rcu-bench" "${inc[@]}" "${extra[@]}" \
+            -DBENCH_ANCHOR="\"qemu-$name\"" -DURCU_VERSION='"n/a"' \
+            "$here/rcu-bench.c" "$here/bench-qemu-rcu.c" "$tree/util/rcu.c" \
+            "${sup[@]}" "${glib_libs[@]}" -lm ;;
     read)
-        cc "${cflags[@]}" "${inc[@]}" -DREAD_BENCH_QEMU_RCU \
-            -o "$out/read-bench" "$here/read-bench.c" "$tree/util/rcu.c" \
-            "${sup[@]}" "${glib_libs[@]}" >&2 ;;
+        compile "$out/read-bench" "${inc[@]}" -DREAD_BENCH_QEMU_RCU \
+            -DBENCH_ANCHOR "$here/read-bench.c" "$tree/util/rcu.c" "${sup[@]}" \
+            "${glib_libs[@]}" ;;
     trim)
-        cc "${cflags[@]}" "${inc[@]}" -I"$repo/tests/unit" -DBENCH_ANCHOR \
-            -o "$out/trim-bench" "$here/trim-bench.c" \
-            "$tree/util/rcu.c" "${sup[@]}" "${glib_libs[@]}" >&2 ;;
+        compile "$out/trim-bench" "${inc[@]}" -I"$repo/tests/unit" \
+            -DBENCH_ANCHOR "$here/trim-bench.c" "$tree/util/rcu.c" \
+            "${sup[@]}" "${glib_libs[@]}" ;;
     growth)
-        cc "${cflags[@]}" "${inc[@]}" "${extra[@]}" \
-            -DBENCH_ANCHOR="\"qemu-$series\"" \
-            -o "$out/growth-bench" "$here/growth-bench.c" \
-            "$tree/util/rcu.c" "${sup[@]}" "${glib_libs[@]}" -lm >&2 ;;
+        compile "$out/growth-bench" "${inc[@]}" "${extra[@]}" \
+            -DBENCH_ANCHOR="\"qemu-$series\"" "$here/growth-bench.c" \
+            "$tree/util/rcu.c" "${sup[@]}" "${glib_libs[@]}" -lm ;;
     torture)
-        cc "${cflags[@]}" "${inc[@]}" -o "$out/rcutorture-stock" \
+        compile "$out/rcutorture-stock" "${inc[@]}" \
             "$tree/tests/unit/rcutorture.c" "$tree/util/rcu.c" "${sup[@]}" \
-            "${glib_libs[@]}" >&2
-        cc "${cflags[@]}" -I"$build" -I"$repo/include" "${glib_cflags[@]}" \
-            -o "$out/rcutorture-dropin" "$tree/tests/unit/rcutorture.c" \
+            "${glib_libs[@]}"
+        compile "$out/rcutorture-dropin" -I"$build" -I"$repo/include" \
+            "${glib_cflags[@]}" "$tree/tests/unit/rcutorture.c" \
             -Wl,-rpath,"$build/util" -L"$build/util" -lqemu-rcu \
-            "${glib_libs[@]}" >&2 ;;
+            "${glib_libs[@]}" ;;
     esac
-    echo "$out"
+    anchor_dirs[$name]=$out
 }
 
 # The vgpu-unmap demo's unmap latency with each implementation (liburcu
 # has no force_rcu notifiers, so it cannot run the demo).  A QEMU whose
 # grace period never kicks the vCPUs shows as hung after the demo's 30 s.
+# The demo exits 0 when every unmap met its deadline, 1 when one missed
+# it, 3 when one hung.  qemu-rcu must exit 0; a QEMU anchor's 1 or 3 is
+# its result and reported as such; anything else (a crash, no JSON, the
+# timeout) is a failure of the benchmark and ends the script.
 vgpu_table() {
-    local unmaps=30 size=1M impl bin json
+    local unmaps=30 size=1M impl bin json status failed=0
     if [ $quick = 1 ]; then
         unmaps=10 size=256K
     fi
@@ -147,34 +229,44 @@ vgpu_table() {
     for impl in qemu-10.0 qemu-10.2 qemu-rcu; do
         bin=$build/contrib/vgpu-unmap/vgpu-unmap
         if [ "$impl" != qemu-rcu ]; then
-            bin=${anchor_dirs[${impl#qemu-}]:-}/vgpu-unmap
+            if [ -z "${anchor_dirs[${impl#qemu-}]:-}" ]; then
+                printf '%-12s %12s\n' "$impl" "n/a (no source)"
+                continue
+            fi
+            bin=${anchor_dirs[${impl#qemu-}]}/vgpu-unmap
         fi
-        if [ ! -x "$bin" ]; then
-            printf '%-12s %12s\n' "$impl" "n/a (no source)"
-            continue
-        fi
-        # Exits non-zero when an unmap hung; the JSON says so.
+        status=0
         json=$(timeout 120 "${prio[@]}" "$bin" --unmaps "$unmaps" \
-            --region-size "$size" --deadline 5000 --json - 2>/dev/null) ||
-            true
+            --region-size "$size" --deadline 5000 --json -) || status=$?
+        case $impl:$status in
+        qemu-rcu:0 | qemu-1*:0 | qemu-1*:1 | qemu-1*:3) ;;
+        *)
+            echo "anchors.sh: vgpu-unmap with $impl exited with status" \
+                "$status" >&2
+            failed=1 ;;
+        esac
         printf '%s\n' "$json" | /usr/bin/python3 -c '
 import json, sys
-impl = sys.argv[1]
+impl, status = sys.argv[1], int(sys.argv[2])
 try:
     run = json.load(sys.stdin)["runs"][0]
-except (ValueError, KeyError, IndexError):
-    print("%-12s %12s" % (impl, "failed"))
-    sys.exit(0)
-lat = run["latency_ms"]
+    lat = run["latency_ms"]
+except (ValueError, KeyError, IndexError, TypeError):
+    print("%-12s %12s" % (impl, "failed (no result)"))
+    sys.exit(1)
 if run["hung"]:
     print("%-12s %12s   (an unmap waited 30 s for its grace period)"
           % (impl, "hung"))
 else:
-    print("%-12s %12.1f %12.1f %12.1f"
-          % (impl, lat["p50"], lat["p99"], lat["max"]))
-' "$impl"
+    print("%-12s %12.1f %12.1f %12.1f%s"
+          % (impl, lat["p50"], lat["p99"], lat["max"],
+             "   (an unmap missed the 5 s deadline)" if status == 1 else ""))
+' "$impl" "$status" || failed=1
     done
     echo "urcu-*       n/a: liburcu has no force_rcu notifiers to kick the vCPUs"
+    if [ $failed = 1 ]; then
+        die "the vgpu-unmap demo failed (see above)"
+    fi
 }
 
 prio=()
@@ -186,9 +278,9 @@ case $mode in
 trim)
     targs=()
     for series in 10.0 10.2; do
-        dir=$(build_anchor "$series")
-        if [ -n "$dir" ]; then
-            targs+=("--anchor=qemu-$series=$dir/trim-bench")
+        build_anchor "$series"
+        if [ -n "${anchor_dirs[$series]:-}" ]; then
+            targs+=("--anchor=qemu-$series=${anchor_dirs[$series]}/trim-bench")
         fi
     done
     if [ $quick = 1 ]; then
@@ -207,28 +299,29 @@ growth)
     "${prio[@]}" "$build/tests/bench/growth-bench" "${gargs[@]}" \
         --json "$outdir/growth-qemu-rcu.json"
     for series in 10.0 10.2; do
-        dir=$(build_anchor "$series")
-        if [ -n "$dir" ]; then
+        build_anchor "$series"
+        if [ -n "${anchor_dirs[$series]:-}" ]; then
             echo
-            "${prio[@]}" "$dir/growth-bench" "${gargs[@]}" \
-                --json "$outdir/growth-qemu-$series.json"
+            "${prio[@]}" "${anchor_dirs[$series]}/growth-bench" \
+                "${gargs[@]}" --json "$outdir/growth-qemu-$series.json"
         fi
     done
     exit 0
     ;;
 table)
     args=()
-    declare -A anchor_dirs=()
-    for series in 10.0 10.2; do
-        dir=$(build_anchor "$series")
-        if [ -n "$dir" ]; then
-            args+=("--anchor=qemu-$series=$dir/qemu-rcu-bench")
-            anchor_dirs[$series]=$dir
+    read_side_anchors
+    for name in "${anchors[@]}"; do
+        build_anchor "$name"
+        if [ -n "${anchor_dirs[$name]:-}" ]; then
+            args+=("--anchor=qemu-$name=${anchor_dirs[$name]}/qemu-rcu-bench")
         fi
     done
     if [ $quick = 1 ]; then
         args+=(--quick)
     fi
+    # Exits non-zero when one of its columns (qemu-rcu's fence mode or
+    # an anchor) failed to run.
     "${prio[@]}" "$build/tests/bench/qemu-rcu-bench" --both-modes \
         "${args[@]}" "$@"
     vgpu_table
@@ -239,9 +332,9 @@ torture)
     echo "rcutorture NREADERS=$nreaders SECONDS=$seconds," \
          "load average $(cut -d' ' -f1-3 /proc/loadavg)"
     for series in 10.0 10.2; do
-        dir=$(build_anchor "$series")
+        build_anchor "$series"
+        dir=${anchor_dirs[$series]:-}
         if [ -z "$dir" ]; then
-            echo "qemu-$series n/a (source not available)"
             continue
         fi
         for kind in stock dropin; do
@@ -272,12 +365,13 @@ run() {
         sed "s/^[^ ]* */$name /" >> "$results"
 }
 
-for series in 10.0 10.2; do
-    dir=$(build_anchor "$series")
-    if [ -n "$dir" ]; then
-        run "qemu-$series" "$dir/read-bench"
+read_side_anchors >&2
+for name in "${anchors[@]}"; do
+    build_anchor "$name" >&2
+    if [ -n "${anchor_dirs[$name]:-}" ]; then
+        run "qemu-${name%-membarrier}" "${anchor_dirs[$name]}/read-bench"
     else
-        echo "qemu-$series n/a threads=- ns=n/a" >> "$results"
+        echo "qemu-$name n/a threads=- ns=n/a" >> "$results"
     fi
 done
 run qemu-rcu "$build/tests/bench/read-bench-qemu-rcu"
@@ -289,23 +383,35 @@ for f in memb mb; do
 done
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Two ratios per row: against the best QEMU with the same read-side
+# barriers (like for like), and against the best QEMU as Debian builds
+# it (fences), which is what a Debian user switching would compare with.
 python3 - "$results" <<'PY'
-import re, sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+import sys
+rows = []
+for line in open(sys.argv[1]):
+    w = line.split()
+    if w:
+        d = dict(kv.split("=", 1) for kv in w[2:] if "=" in kv)
+        rows.append((w[0], w[1], d))
 best = {}
-for r in rows:
-    m = re.search(r"ns=([0-9.]+)", " ".join(r))
-    if m and r[0].startswith("qemu-1"):
-        v = float(m.group(1))
-        best[r[2]] = min(best.get(r[2], v), v)
-print(f"{'implementation':<14} {'mode':<11} {'threads':<8} "
-      f"{'ns/iter':>8} {'min':>7} {'max':>7}  vs best QEMU")
-for r in rows:
-    d = dict(kv.split("=") for kv in r[2:] if "=" in kv)
-    ns = d.get("ns", "n/a")
-    ratio = "n/a"
-    if ns != "n/a" and r[2] in best:
-        ratio = f"{float(ns) / best[r[2]]:.2f}x"
-    print(f"{r[0]:<14} {r[1]:<11} {d.get('threads', '-'):<8} {ns:>8} "
-          f"{d.get('min', '-'):>7} {d.get('max', '-'):>7}  {ratio}")
+for impl, mode, d in rows:
+    if impl.startswith("qemu-1") and d.get("ns", "n/a") != "n/a":
+        key = (mode, d["threads"])
+        best[key] = min(best.get(key, float("inf")), float(d["ns"]))
+
+def ratio(ns, key):
+    if ns == "n/a" or key not in best:
+        return "n/a"
+    return f"{float(ns) / best[key]:.2f}x"
+
+print(f"{'implementation':<14} {'mode':<11} {'threads':<8} {'ns/iter':>8} "
+      f"{'min':>7} {'max':>7}  {'vs QEMU, same mode':>18}  "
+      f"{'vs QEMU as Debian builds it (fences)'}")
+for impl, mode, d in rows:
+    ns, threads = d.get("ns", "n/a"), d.get("threads", "-")
+    print(f"{impl:<14} {mode:<11} {threads:<8} {ns:>8} "
+          f"{d.get('min', '-'):>7} {d.get('max', '-'):>7}  "
+          f"{ratio(ns, (mode, threads)):>18}  "
+          f"{ratio(ns, ('fences', threads))}")
 PY

@@ -37,10 +37,22 @@ typedef struct BenchNode {
  * QEMU's own util/rcu.c and include/qemu/rcu.h instead: BENCH_ANCHOR is
  * the column's name, and there are no qemu-rcu extensions.
  */
-#ifdef BENCH_ANCHOR
+#if defined(BENCH_ANCHOR) && defined(CONFIG_MEMBARRIER)
 static const char *qr_describe(void)
 {
-    return "QEMU's util/rcu.c, as Debian builds it: read side smp_mb()";
+    return "QEMU's util/rcu.c built with --enable-membarrier: read side "
+           "compiler barriers, writer membarrier(MEMBARRIER_CMD_SHARED)";
+}
+
+bool qemu_rcu_bench_membarrier(void)
+{
+    return true;
+}
+#elif defined(BENCH_ANCHOR)
+static const char *qr_describe(void)
+{
+    return "QEMU's util/rcu.c, as Debian builds it (no membarrier): read "
+           "side smp_mb()";
 }
 
 bool qemu_rcu_bench_membarrier(void)

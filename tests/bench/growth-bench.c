@@ -36,6 +36,8 @@
 #include <math.h>
 #include <sys/utsname.h>
 
+#include "bench-util.h"
+
 static gboolean opt_quick;
 static char *opt_json;
 static char *opt_threads;
@@ -191,24 +193,7 @@ static void *kickable_thread(void *opaque)
 
 static int64_t now_ns(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double pct(double *v, int n, double p)
-{
-    int i = (int)ceil(p / 100.0 * n) - 1;
-
-    return v[CLAMP(i, 0, n - 1)];
+    return bench_clock_ns(CLOCK_MONOTONIC);
 }
 
 /* Median and p99 of @samples synchronize_rcu() calls, in microseconds. */
@@ -226,9 +211,8 @@ static void sample_sync(int samples, Kickable *k, double *med, double *p99)
         synchronize_rcu();
         v[i] = (now_ns() - t0) / 1000.0;
     }
-    qsort(v, samples, sizeof(*v), cmp_double);
-    *med = pct(v, samples, 50);
-    *p99 = pct(v, samples, 99);
+    *med = bench_percentile_double(v, samples, 50);
+    *p99 = bench_percentile_double(v, samples, 99);
     g_free(v);
 }
 
@@ -258,35 +242,6 @@ static GArray *parse_list(const char *s)
         }
     }
     return a;
-}
-
-static void add_member_double(JsonBuilder *b, const char *name, double v)
-{
-    json_builder_set_member_name(b, name);
-    if (isfinite(v)) {
-        json_builder_add_double_value(b, v);
-    } else {
-        json_builder_add_null_value(b);
-    }
-}
-
-static void add_member_int(JsonBuilder *b, const char *name, gint64 v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, v);
-}
-
-static void add_member_bool(JsonBuilder *b, const char *name, bool v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_boolean_value(b, v);
-}
-
-static void add_member_string(JsonBuilder *b, const char *name,
-                              const char *v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_string_value(b, v);
 }
 
 static const char *const state_names[] = {
@@ -337,12 +292,12 @@ static void run_sync(JsonBuilder *b, GArray *threads)
             printf("%-8d %-16s %10.1f %10.1f  %s\n", n, state_names[s],
                    med, p99, over ? "oversubscribed" : "");
             json_builder_begin_object(b);
-            add_member_int(b, "threads", n);
-            add_member_string(b, "state", state_names[s]);
-            add_member_int(b, "samples", samples);
-            add_member_double(b, "median_us", med);
-            add_member_double(b, "p99_us", p99);
-            add_member_bool(b, "oversubscribed", over);
+            bench_json_int(b, "threads", n);
+            bench_json_string(b, "state", state_names[s]);
+            bench_json_int(b, "samples", samples);
+            bench_json_number(b, "median_us", med);
+            bench_json_number(b, "p99_us", p99);
+            bench_json_bool(b, "oversubscribed", over);
             json_builder_end_object(b);
         }
     }
@@ -433,20 +388,21 @@ static void run_call_rcu(JsonBuilder *b, GArray *producers)
         double *enq = g_new(double, opt_repeat);
         /* Producers and the call_rcu thread. */
         bool over = np + 1 > ncpus;
+        double all_med, enq_med;
 
         for (int r = 0; r < opt_repeat; r++) {
             call_rcu_once(np, total, nodes, &all[r], &enq[r]);
         }
-        qsort(all, opt_repeat, sizeof(double), cmp_double);
-        qsort(enq, opt_repeat, sizeof(double), cmp_double);
-        printf("%-8d %12.1f %14.1f  %s\n", np, pct(all, opt_repeat, 50),
-               pct(enq, opt_repeat, 50), over ? "oversubscribed" : "");
+        all_med = bench_percentile_double(all, opt_repeat, 50);
+        enq_med = bench_percentile_double(enq, opt_repeat, 50);
+        printf("%-8d %12.1f %14.1f  %s\n", np, all_med, enq_med,
+               over ? "oversubscribed" : "");
         json_builder_begin_object(b);
-        add_member_int(b, "producers", np);
-        add_member_int(b, "callbacks", opt_callbacks);
-        add_member_double(b, "all_ran_ms", pct(all, opt_repeat, 50));
-        add_member_double(b, "enqueue_ns", pct(enq, opt_repeat, 50));
-        add_member_bool(b, "oversubscribed", over);
+        bench_json_int(b, "producers", np);
+        bench_json_int(b, "callbacks", opt_callbacks);
+        bench_json_number(b, "all_ran_ms", all_med);
+        bench_json_number(b, "enqueue_ns", enq_med);
+        bench_json_bool(b, "oversubscribed", over);
         json_builder_end_object(b);
         g_free(all);
         g_free(enq);
@@ -483,10 +439,10 @@ static void run_memory(JsonBuilder *b, int n)
            sizeof(struct rcu_reader_data));
     json_builder_set_member_name(b, "memory");
     json_builder_begin_object(b);
-    add_member_int(b, "threads", n);
-    add_member_double(b, "registered_kib_per_thread", per[1]);
-    add_member_double(b, "unregistered_kib_per_thread", per[0]);
-    add_member_int(b, "sizeof_rcu_reader_data",
+    bench_json_int(b, "threads", n);
+    bench_json_number(b, "registered_kib_per_thread", per[1]);
+    bench_json_number(b, "unregistered_kib_per_thread", per[0]);
+    bench_json_int(b, "sizeof_rcu_reader_data",
                    sizeof(struct rcu_reader_data));
     json_builder_end_object(b);
 }
@@ -568,12 +524,12 @@ int main(int argc, char **argv)
     uname(&u);
 
     json_builder_begin_object(b);
-    add_member_string(b, "implementation", GROWTH_NAME);
+    bench_json_string(b, "implementation", GROWTH_NAME);
     json_builder_set_member_name(b, "machine");
     json_builder_begin_object(b);
-    add_member_int(b, "cpus", ncpus);
-    add_member_string(b, "kernel", u.release);
-    add_member_bool(b, "membarrier", qemu_membarrier_enabled());
+    bench_json_int(b, "cpus", ncpus);
+    bench_json_string(b, "kernel", u.release);
+    bench_json_bool(b, "membarrier", qemu_membarrier_enabled());
     add_load(b, "load_before");
     json_builder_end_object(b);
     {

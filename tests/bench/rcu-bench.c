@@ -19,16 +19,21 @@
 #include <sys/utsname.h>
 
 #include "bench.h"
+#include "bench-util.h"
 
 /*
- * The columns.  qemu-10.0, qemu-10.2 (the anchors, QEMU's own rcu.c,
- * see tests/bench/anchors.sh) and qemu-rcu-fences are filled by child
- * processes: the first two run another executable (--anchor), the last
- * this one with QEMU_RCU_MEMBARRIER=0 (--both-modes).
+ * The columns.  The QEMU anchors (QEMU's own rcu.c, see
+ * tests/bench/anchors.sh: qemu-10.x as Debian builds it, without
+ * membarrier, and qemu-10.x-membarrier as --enable-membarrier builds
+ * it) and qemu-rcu-fences are filled by child processes: the anchors run
+ * another executable (--anchor), qemu-rcu-fences this one with
+ * QEMU_RCU_MEMBARRIER=0 (--both-modes).
  */
 enum {
     FL_Q100,
     FL_Q102,
+    FL_Q100M,
+    FL_Q102M,
     FL_QEMU,
     FL_FENCES,
     FL_MEMB,
@@ -38,15 +43,39 @@ enum {
 };
 
 static const char *const flavour_names[FL_COUNT] = {
-    "qemu-10.0", "qemu-10.2", "qemu-rcu", "qemu-rcu-fences",
-    "urcu-memb", "urcu-mb", "urcu-qsbr",
+    "qemu-10.0", "qemu-10.2", "qemu-10.0-membarrier", "qemu-10.2-membarrier",
+    "qemu-rcu", "qemu-rcu-fences", "urcu-memb", "urcu-mb", "urcu-qsbr",
 };
+
+/* The table's two header lines: implementation, then read-side mode. */
+static const char *const flavour_heads[FL_COUNT] = {
+    "qemu-10.0", "qemu-10.2", "qemu-10.0", "qemu-10.2",
+    "qemu-rcu", "qemu-rcu", "urcu-memb", "urcu-mb", "urcu-qsbr",
+};
+
+static const char *flavour_mode(int f)
+{
+    switch (f) {
+    case FL_Q100M:
+    case FL_Q102M:
+    case FL_MEMB:
+        return "membarrier";
+    case FL_QEMU:
+        return qemu_rcu_bench_membarrier() ? "membarrier" : "fences";
+    case FL_QSBR:
+        return "qsbr";
+    default:
+        return "fences";
+    }
+}
 
 /* Filled by a child's run, see above. */
 static const char *flavour_child_desc[FL_COUNT];
 
 /* NULL: liburcu (or that flavour) was not found at build time. */
 static const BenchFlavour *const flavours_built[FL_COUNT] = {
+    NULL,
+    NULL,
     NULL,
     NULL,
     &bench_qemu_rcu,
@@ -103,10 +132,7 @@ static BenchParams params = {
 
 int64_t bench_now_ns(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return bench_clock_ns(CLOCK_MONOTONIC);
 }
 
 void bench_spin_ns(int64_t ns)
@@ -261,25 +287,11 @@ static void row_free(gpointer p)
     g_free(r);
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /* Nearest-rank percentile of @s (sorted in place), in nanoseconds. */
 static double percentile(GArray *s, double pct)
 {
-    size_t rank;
-
-    if (!s->len) {
-        return NAN;
-    }
-    qsort(s->data, s->len, sizeof(int64_t), cmp_i64);
-    rank = (size_t)ceil(pct / 100.0 * s->len);
-    rank = CLAMP(rank, 1, s->len);
-    return g_array_index(s, int64_t, rank - 1);
+    return s->len ? bench_percentile_i64((int64_t *)s->data, s->len, pct)
+                  : NAN;
 }
 
 static void record(Row *median, Row *p99, int f, GArray *s, double scale)
@@ -337,10 +349,7 @@ typedef struct Worker {
  */
 static int64_t thread_cpu_ns(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static void *worker_fn(void *opaque)
@@ -887,18 +896,52 @@ static double ratio(const Row *r, int f)
 }
 
 /*
- * qemu-rcu against the better of QEMU 10.0 and 10.2 for this row: every
- * row is a time, so the better anchor is the smaller value, the one that
- * gives the larger ratio.
+ * Column @own against the better of two QEMU anchors for this row:
+ * every row is a time, so the better anchor is the smaller value, the
+ * one that gives the larger ratio.
  */
-static double ratio_best_anchor(const Row *r)
+static double ratio_best_of(const Row *r, int own, int q100, int q102)
 {
-    double a = ratio(r, FL_Q100), b = ratio(r, FL_Q102);
+    double a, b;
 
+    if (own < 0) {
+        return NAN;
+    }
+    a = ratio2(r, own, q100);
+    b = ratio2(r, own, q102);
     if (isnan(a)) {
         return b;
     }
     return isnan(b) ? a : MAX(a, b);
+}
+
+/* qemu-rcu's column in the mode QEMU uses when Debian builds it. */
+static int own_fences_column(void)
+{
+    return qemu_rcu_bench_membarrier() ? FL_FENCES : FL_QEMU;
+}
+
+/* Like for like: fences against QEMU as Debian builds it. */
+static double ratio_fences_vs_qemu(const Row *r)
+{
+    return ratio_best_of(r, own_fences_column(), FL_Q100, FL_Q102);
+}
+
+/* Like for like: membarrier against QEMU --enable-membarrier. */
+static double ratio_membarrier_vs_qemu(const Row *r)
+{
+    return ratio_best_of(r, qemu_rcu_bench_membarrier() ? FL_QEMU : -1,
+                         FL_Q100M, FL_Q102M);
+}
+
+/*
+ * What changes for a Debian user: qemu-rcu as it runs by default
+ * (membarrier where the kernel has it) against QEMU as Debian builds it
+ * (fences).  Not like for like: the two read sides differ in kind.
+ */
+static double ratio_default_vs_debian_qemu(const Row *r)
+{
+    return ratio_best_of(r, FL_QEMU, FL_Q100, FL_Q102);
 }
 
 static char *format_ratio_value(double q)
@@ -922,22 +965,45 @@ static bool column_used(int f)
 
 #define LABEL_WIDTH 50
 
+/* The ratio columns, like for like first. */
+#define NRATIOS 6
+static const char *const ratio_heads[2][NRATIOS] = {
+    { "fnc/QEMU", "mb/QEMU", "mb/QEMU", "vs memb", "vs mb", "fnc/mb" },
+    { "fences", "membarr.", "fences", "", "", "" },
+};
+
+static void row_ratios(const Row *r, double *q)
+{
+    q[0] = ratio_fences_vs_qemu(r);
+    q[1] = ratio_membarrier_vs_qemu(r);
+    q[2] = ratio_default_vs_debian_qemu(r);
+    q[3] = ratio(r, FL_MEMB);
+    q[4] = ratio(r, FL_MB);
+    q[5] = ratio2(r, own_fences_column(), FL_MB);
+}
+
 static void print_table(void)
 {
     bool used[FL_COUNT];
-    int width = LABEL_WIDTH + 5 + 4 * 9;
+    int width = LABEL_WIDTH + 5 + NRATIOS * 9;
 
     for (int f = 0; f < FL_COUNT; f++) {
         used[f] = column_used(f);
         width += used[f] ? 11 : 0;
     }
-    printf("%-*s %-4s", LABEL_WIDTH, "figure", "unit");
-    for (int f = 0; f < FL_COUNT; f++) {
-        if (used[f]) {
-            printf(" %10.10s", flavour_names[f]);
+    for (int line = 0; line < 2; line++) {
+        printf("%-*s %-4s", LABEL_WIDTH, line ? "" : "figure",
+               line ? "" : "unit");
+        for (int f = 0; f < FL_COUNT; f++) {
+            if (used[f]) {
+                printf(" %10.10s", line ? flavour_mode(f) : flavour_heads[f]);
+            }
         }
+        for (int q = 0; q < NRATIOS; q++) {
+            printf(" %8s", ratio_heads[line][q]);
+        }
+        printf("\n");
     }
-    printf(" %8s %8s %8s %8s\n", "vs QEMU", "vs memb", "vs mb", "fnc/mb");
     for (int i = 0; i < width; i++) {
         putchar('-');
     }
@@ -945,12 +1011,9 @@ static void print_table(void)
 
     for (guint i = 0; i < rows->len; i++) {
         Row *r = g_ptr_array_index(rows, i);
-        g_autofree char *q = format_ratio_value(ratio_best_anchor(r));
-        g_autofree char *m = format_ratio_value(ratio(r, FL_MEMB));
-        g_autofree char *b = format_ratio_value(ratio(r, FL_MB));
-        g_autofree char *fb = format_ratio_value(ratio2(r, FL_FENCES,
-                                                        FL_MB));
+        double q[NRATIOS];
 
+        row_ratios(r, q);
         printf("%-*s %-4s", LABEL_WIDTH, r->label, r->unit);
         for (int f = 0; f < FL_COUNT; f++) {
             g_autofree char *s = NULL;
@@ -961,44 +1024,31 @@ static void print_table(void)
             s = format_value(r, f);
             printf(" %10s", s);
         }
-        printf(" %8s %8s %8s %8s\n", q, m, b, fb);
+        for (int k = 0; k < NRATIOS; k++) {
+            g_autofree char *s = format_ratio_value(q[k]);
+
+            printf(" %8s", s);
+        }
+        printf("\n");
     }
-    printf("\nvs QEMU: qemu-rcu / the better of qemu-10.0 and qemu-10.2; "
-           "vs memb, vs mb: qemu-rcu / liburcu;\nfnc/mb: qemu-rcu-fences / "
-           "urcu-mb (the same guarantee: fences on the read side).\n");
+    printf("\nLike for like, the same read-side barriers on both sides:\n"
+           "  fnc/QEMU fences:   qemu-rcu with fences / the better QEMU as "
+           "Debian builds it (no membarrier)\n"
+           "  mb/QEMU membarr.:  qemu-rcu with membarrier / the better QEMU "
+           "built with --enable-membarrier\n"
+           "  fnc/mb:            qemu-rcu with fences / urcu-mb\n"
+           "  vs memb:           qemu-rcu / urcu-memb (both membarrier where "
+           "the kernel has it)\n"
+           "Not like for like:\n"
+           "  mb/QEMU fences:    qemu-rcu as it runs by default / the better "
+           "QEMU as Debian builds it: what\n"
+           "                     a Debian user gets by switching, read sides "
+           "of different kinds\n"
+           "  vs mb:             qemu-rcu as it runs by default / urcu-mb\n");
     printf("n/a: liburcu has no force_rcu notifiers and no expedited grace "
            "period; QEMU has no expedited grace period, and QEMU 10.0 fires\n"
            "the notifiers only inside drain_call_rcu(), so a callback or "
            "synchronize_rcu() waits for the stuck reader forever.\n");
-}
-
-static void json_add_number(JsonBuilder *b, const char *name, double v)
-{
-    json_builder_set_member_name(b, name);
-    if (isnan(v) || isinf(v)) {
-        json_builder_add_null_value(b);
-    } else {
-        json_builder_add_double_value(b, v);
-    }
-}
-
-static void json_add_int(JsonBuilder *b, const char *name, gint64 v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, v);
-}
-
-static void json_add_string(JsonBuilder *b, const char *name,
-                            const char *v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_string_value(b, v);
-}
-
-static void json_add_bool(JsonBuilder *b, const char *name, bool v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_boolean_value(b, v);
 }
 
 static const char *flavour_desc(int f)
@@ -1017,36 +1067,36 @@ static char *run_json(void)
     uname(&u);
     getloadavg(load, 3);
     json_builder_begin_object(b);
-    json_add_string(b, "tool", "qemu-rcu-bench");
-    json_add_int(b, "cpus", sysconf(_SC_NPROCESSORS_ONLN));
-    json_add_string(b, "kernel", u.release);
-    json_add_string(b, "liburcu", URCU_VERSION);
-    json_add_bool(b, "quick", params.quick);
-    json_add_bool(b, "membarrier", qemu_rcu_bench_membarrier());
-    json_add_number(b, "other_load", other_load);
-    json_add_number(b, "load_average", load[0]);
+    bench_json_string(b, "tool", "qemu-rcu-bench");
+    bench_json_int(b, "cpus", sysconf(_SC_NPROCESSORS_ONLN));
+    bench_json_string(b, "kernel", u.release);
+    bench_json_string(b, "liburcu", URCU_VERSION);
+    bench_json_bool(b, "quick", params.quick);
+    bench_json_bool(b, "membarrier", qemu_rcu_bench_membarrier());
+    bench_json_number(b, "other_load", other_load);
+    bench_json_number(b, "load_average", load[0]);
 
     json_builder_set_member_name(b, "params");
     json_builder_begin_object(b);
-    json_add_int(b, "threads", params.threads);
-    json_add_int(b, "read_ms", params.read_ms);
-    json_add_int(b, "sync_samples", params.sync_samples);
-    json_add_int(b, "max_ms", params.max_ms);
-    json_add_int(b, "callbacks", params.callbacks);
-    json_add_int(b, "repeat", params.repeat);
-    json_add_int(b, "latency_samples", params.latency_samples);
-    json_add_int(b, "stall_samples", params.stall_samples);
-    json_add_int(b, "section_ns", params.section_ns);
-    json_add_int(b, "gap_us", params.gap_us);
-    json_add_int(b, "rounds", params.rounds);
-    json_add_bool(b, "pinned", !params.no_pin);
+    bench_json_int(b, "threads", params.threads);
+    bench_json_int(b, "read_ms", params.read_ms);
+    bench_json_int(b, "sync_samples", params.sync_samples);
+    bench_json_int(b, "max_ms", params.max_ms);
+    bench_json_int(b, "callbacks", params.callbacks);
+    bench_json_int(b, "repeat", params.repeat);
+    bench_json_int(b, "latency_samples", params.latency_samples);
+    bench_json_int(b, "stall_samples", params.stall_samples);
+    bench_json_int(b, "section_ns", params.section_ns);
+    bench_json_int(b, "gap_us", params.gap_us);
+    bench_json_int(b, "rounds", params.rounds);
+    bench_json_bool(b, "pinned", !params.no_pin);
     json_builder_end_object(b);
 
     json_builder_set_member_name(b, "flavours");
     json_builder_begin_object(b);
     for (int f = 0; f < FL_COUNT; f++) {
         if (flavour_desc(f)) {
-            json_add_string(b, flavour_names[f], flavour_desc(f));
+            bench_json_string(b, flavour_names[f], flavour_desc(f));
         }
     }
     json_builder_end_object(b);
@@ -1055,13 +1105,14 @@ static char *run_json(void)
     json_builder_begin_array(b);
     for (guint i = 0; i < rows->len; i++) {
         Row *r = g_ptr_array_index(rows, i);
+        double q[NRATIOS];
 
         json_builder_begin_object(b);
-        json_add_string(b, "key", r->key);
-        json_add_string(b, "label", r->label);
-        json_add_string(b, "unit", r->unit);
+        bench_json_string(b, "key", r->key);
+        bench_json_string(b, "label", r->label);
+        bench_json_string(b, "unit", r->unit);
         for (int f = 0; f < FL_COUNT; f++) {
-            json_add_number(b, flavour_names[f],
+            bench_json_number(b, flavour_names[f],
                             r->na[f] ? NAN : r->v[f]);
         }
         json_builder_set_member_name(b, "na");
@@ -1072,11 +1123,14 @@ static char *run_json(void)
             }
         }
         json_builder_end_array(b);
-        json_add_number(b, "ratio_vs_best_qemu", ratio_best_anchor(r));
-        json_add_number(b, "ratio_vs_memb", ratio(r, FL_MEMB));
-        json_add_number(b, "ratio_vs_mb", ratio(r, FL_MB));
-        json_add_number(b, "ratio_fences_vs_mb",
-                        ratio2(r, FL_FENCES, FL_MB));
+        row_ratios(r, q);
+        bench_json_number(b, "ratio_fences_vs_best_qemu", q[0]);
+        bench_json_number(b, "ratio_membarrier_vs_best_qemu_membarrier",
+                          q[1]);
+        bench_json_number(b, "ratio_vs_best_qemu_as_debian_builds_it", q[2]);
+        bench_json_number(b, "ratio_vs_memb", q[3]);
+        bench_json_number(b, "ratio_vs_mb", q[4]);
+        bench_json_number(b, "ratio_fences_vs_mb", q[5]);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -1185,7 +1239,7 @@ static void print_header(void)
            params.latency_samples, params.gap_us, params.stall_samples,
            params.section_ns);
     for (int f = 0; f < FL_COUNT; f++) {
-        if (f == FL_Q100 || f == FL_Q102 || f == FL_FENCES) {
+        if (f < FL_QEMU || f == FL_FENCES) {
             continue;
         }
         printf("  %-10s %s\n", flavour_names[f],
@@ -1213,8 +1267,10 @@ static void print_qemu_stats(void)
  * Runs @exe (this program or an anchor built from it) with the same
  * parameters for its qemu-rcu column only, and copies that column into
  * column @into of this run's rows.  @fences: with QEMU_RCU_MEMBARRIER=0.
+ * False if the child failed or left no result: the column stays empty
+ * and the run must not count as a success.
  */
-static void run_child(const char *exe, bool fences, int into)
+static bool run_child(const char *exe, bool fences, int into)
 {
     g_autofree char *tmp = NULL;
     g_autofree char *json = NULL;
@@ -1276,7 +1332,7 @@ static void run_child(const char *exe, bool fences, int into)
         fprintf(stderr, "qemu-rcu-bench: %s column failed: %s\n",
                 flavour_names[into], err->message);
         unlink(tmp);
-        return;
+        return false;
     }
     unlink(tmp);
 
@@ -1287,7 +1343,12 @@ static void run_child(const char *exe, bool fences, int into)
             g_strdup(json_object_get_string_member(fl, "qemu-rcu"));
     }
     crow = json_object_get_array_member(root, "rows");
-    for (guint i = 0; crow && i < json_array_get_length(crow); i++) {
+    if (!crow || !json_array_get_length(crow)) {
+        fprintf(stderr, "qemu-rcu-bench: %s column failed: no rows\n",
+                flavour_names[into]);
+        return false;
+    }
+    for (guint i = 0; i < json_array_get_length(crow); i++) {
         JsonObject *o = json_array_get_object_element(crow, i);
         const char *key = json_object_get_string_member(o, "key");
         JsonArray *na = json_object_get_array_member(o, "na");
@@ -1310,6 +1371,7 @@ static void run_child(const char *exe, bool fences, int into)
             }
         }
     }
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -1356,9 +1418,10 @@ int main(int argc, char **argv)
           "Idle time before each idle-latency sample (2000; quick 200)",
           "US" },
         { "anchor", 'a', 0, G_OPTION_ARG_STRING_ARRAY, &params.anchors,
-          "Fill the qemu-10.0 or qemu-10.2 column by running PATH, "
+          "Fill a QEMU column (qemu-10.0, qemu-10.2, "
+          "qemu-10.0-membarrier, qemu-10.2-membarrier) by running PATH, "
           "qemu-rcu-bench built against that QEMU's rcu.c "
-          "(tests/bench/anchors.sh); repeatable", "qemu-10.x=PATH" },
+          "(tests/bench/anchors.sh); repeatable", "NAME=PATH" },
         { "json-run", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
           &params.json_run_file, "Internal: write this run's JSON object",
           "FILE" },
@@ -1368,6 +1431,7 @@ int main(int argc, char **argv)
         g_option_context_new("- qemu-rcu next to liburcu, one run");
     g_autoptr(GError) err = NULL;
     g_autofree char *json = NULL;
+    bool columns_ok = true;
 
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
@@ -1418,13 +1482,13 @@ int main(int argc, char **argv)
     /* The other columns, one child process each, after our own. */
     if (params.both_modes && !params.json_run_file &&
         qemu_rcu_bench_membarrier() && flavours[FL_QEMU]) {
-        run_child("/proc/self/exe", true, FL_FENCES);
+        columns_ok &= run_child("/proc/self/exe", true, FL_FENCES);
     }
     for (int i = 0; params.anchors && params.anchors[i]; i++) {
         const char *eq = strchr(params.anchors[i], '=');
         int into = -1;
 
-        for (int f = FL_Q100; eq && f <= FL_Q102; f++) {
+        for (int f = FL_Q100; eq && f <= FL_Q102M; f++) {
             if (!strncmp(params.anchors[i], flavour_names[f],
                          eq - params.anchors[i]) &&
                 strlen(flavour_names[f]) == eq - params.anchors[i]) {
@@ -1432,11 +1496,12 @@ int main(int argc, char **argv)
             }
         }
         if (into < 0) {
-            fprintf(stderr, "qemu-rcu-bench: --anchor wants qemu-10.0=PATH "
-                    "or qemu-10.2=PATH, not '%s'\n", params.anchors[i]);
+            fprintf(stderr, "qemu-rcu-bench: --anchor wants qemu-10.x=PATH "
+                    "or qemu-10.x-membarrier=PATH, not '%s'\n",
+                    params.anchors[i]);
             return 2;
         }
-        run_child(eq + 1, false, into);
+        columns_ok &= run_child(eq + 1, false, into);
     }
     print_table();
     if (!isnan(other_load)) {
@@ -1455,5 +1520,10 @@ int main(int argc, char **argv)
         write_file(params.json_file, json);
     }
     g_ptr_array_free(rows, true);
+    if (!columns_ok) {
+        fprintf(stderr, "qemu-rcu-bench: a column failed (see above); its "
+                "figures are missing from the table\n");
+        return 1;
+    }
     return 0;
 }

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench-util.h"
+
 #if defined(READ_BENCH_QEMU_RCU)
 #include "qemu/osdep.h"
 #include "qemu/rcu.h"
@@ -31,7 +33,14 @@
 #define RB_LOCK() rcu_read_lock()
 #define RB_UNLOCK() rcu_read_unlock()
 #define RB_DEREF(p) qatomic_rcu_read(&(p))
+#if defined(BENCH_ANCHOR) && defined(CONFIG_MEMBARRIER)
+/* QEMU's own rcu.c, whose mode is chosen when it is built. */
+#define RB_MODE() "membarrier"
+#elif defined(BENCH_ANCHOR)
+#define RB_MODE() "fences"
+#else
 #define RB_MODE() (qemu_membarrier_enabled() ? "membarrier" : "fences")
+#endif
 #elif defined(READ_BENCH_URCU_MEMB)
 #include <urcu/urcu-memb.h>
 #define RB_NAME "urcu-memb"
@@ -70,14 +79,6 @@ typedef struct RbThread {
     double ns;
 } RbThread;
 
-static int64_t rb_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void *rb_thread(void *opaque)
 {
     RbThread *t = opaque;
@@ -86,7 +87,7 @@ static void *rb_thread(void *opaque)
 
     RB_REGISTER();
     pthread_barrier_wait(&rb_start);
-    t0 = rb_now_ns();
+    t0 = bench_clock_ns(CLOCK_MONOTONIC);
     for (long i = 0; i < rb_iterations; i++) {
         RbData *d;
 
@@ -95,7 +96,7 @@ static void *rb_thread(void *opaque)
         sum += d->value;
         RB_UNLOCK();
     }
-    t->ns = (double)(rb_now_ns() - t0) / rb_iterations;
+    t->ns = (double)(bench_clock_ns(CLOCK_MONOTONIC) - t0) / rb_iterations;
     __atomic_store_n(&rb_sink, sum, __ATOMIC_RELAXED);
     RB_UNREGISTER();
     return NULL;
@@ -123,19 +124,12 @@ static double rb_run(int nthreads)
     return sum / nthreads;
 }
 
-static int rb_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     double millions = argc > 2 ? atof(argv[2]) : 50;
     int repeat = argc > 3 ? atoi(argv[3]) : 5;
-    double *v;
+    double *v, median;
 
     if (threads < 1 || millions * 1e6 < 1 || repeat < 1) {
         fprintf(stderr, "usage: %s [THREADS [MILLIONS [REPEAT]]]\n",
@@ -148,9 +142,9 @@ int main(int argc, char **argv)
         for (int r = 0; r < repeat; r++) {
             v[r] = rb_run(n);
         }
-        qsort(v, repeat, sizeof(*v), rb_cmp);
+        median = bench_percentile_double(v, repeat, 50);
         printf("%-10s %-10s threads=%d ns=%.2f min=%.2f max=%.2f\n",
-               RB_NAME, RB_MODE(), n, v[repeat / 2], v[0], v[repeat - 1]);
+               RB_NAME, RB_MODE(), n, median, v[0], v[repeat - 1]);
     }
     free(v);
     return 0;

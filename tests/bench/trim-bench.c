@@ -12,13 +12,17 @@
  *    g_free_rcu(); reports peak RSS, RSS after --settle-ms and how long
  *    RSS took to fall back to within a quarter of the burst.
  *
- *  - trickle: one call_rcu() every --period-us for --trickle-ms, each
+ *  - trickle: a fixed number of call_rcu() (--trickle-callbacks, by
+ *    default --trickle-ms / --period-us), one every --period-us, each
  *    freeing --churn-kib of small objects that the main thread allocated
  *    just before, over a --heap-mib heap full of small holes (so that
  *    every malloc_trim() has a heap to walk and freed pages to hand back,
- *    which the next allocations fault in again, as in a busy QEMU);
+ *    which the next allocations fault in again, as in a busy QEMU).  The
+ *    measurement ends once every one of them has run and any trim they
+ *    left due has happened, so that every policy does the same work;
  *    reports trims, process CPU time (getrusage) and the call_rcu
- *    thread's CPU time (/proc/self/task/TID/schedstat).
+ *    thread's CPU time (/proc/self/task/TID/schedstat), in total and per
+ *    callback.
  *
  * Policies: "policy" (this library's tunables as they are), "every-idle"
  * (trim_idle_us=0 trim_min_interval_ms=0: a trim on every idle transition
@@ -43,8 +47,6 @@ static RcuStats test_rcu_stats(void)
 }
 
 #include "test-rss.h"
-    return resident * sysconf(_SC_PAGESIZE);
-}
 /* A figure the library cannot report. */
 #define FROM_STATS(x) ((void)(x), -1)
 #else
@@ -55,6 +57,8 @@ static RcuStats test_rcu_stats(void)
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
+
+#include "bench-util.h"
 
 #define OBJ_SIZE 256
 
@@ -87,6 +91,7 @@ typedef struct TrickleBatch {
 static int burst_mib = 96;
 static int heap_mib = 16;
 static int trickle_ms = 2000;
+static int trickle_callbacks;
 static int period_us = 5000;
 static int churn_kib = 256;
 static int settle_ms = 2000;
@@ -102,7 +107,11 @@ static GOptionEntry entries[] = {
     { "heap-mib", 0, 0, G_OPTION_ARG_INT, &heap_mib,
       "Fragmented heap under the trickle (16)", "MIB" },
     { "trickle-ms", 0, 0, G_OPTION_ARG_INT, &trickle_ms,
-      "Length of the callback trickle (2000)", "MS" },
+      "Nominal length of the callback trickle, which sets the number of "
+      "callbacks unless --trickle-callbacks does (2000)", "MS" },
+    { "trickle-callbacks", 0, 0, G_OPTION_ARG_INT, &trickle_callbacks,
+      "Callbacks in the trickle, the same for every policy (trickle-ms / "
+      "period-us)", "N" },
     { "period-us", 0, 0, G_OPTION_ARG_INT, &period_us,
       "Time between two trickle callbacks (5000)", "US" },
     { "churn-kib", 0, 0, G_OPTION_ARG_INT, &churn_kib,
@@ -174,6 +183,8 @@ static int64_t thread_cpu_us(int tid)
 }
 
 static int call_rcu_tid;
+/* Trickle callbacks that have run; written by the call_rcu thread. */
+static int batches_run;
 
 static void record_tid(struct rcu_head *head)
 {
@@ -191,6 +202,7 @@ static void free_batch(TrickleBatch *b)
     }
     g_free(b->old_pin);
     g_free(b);
+    qatomic_set(&batches_run, qatomic_read(&batches_run) + 1);
 }
 
 /* Allocates a chain, queues its release; returns the pin above it. */
@@ -274,12 +286,13 @@ static void run_burst(int64_t *r)
     g_free(pin);
 }
 
-static void run_trickle(int64_t *r)
+/* False if not every trickle callback ran. */
+static bool run_trickle(int64_t *r)
 {
     size_t count = ((size_t)heap_mib << 20) / sizeof(BenchObj);
     g_autofree BenchObj **heap = g_new(BenchObj *, count);
-    int64_t cpu, thread_cpu, end, batches = 0;
-    uint64_t trims, cbs;
+    int64_t cpu, thread_cpu;
+    uint64_t trims;
     void *pin = NULL;
 
     /* Every other object freed: a heap of small holes, as in QEMU. */
@@ -292,31 +305,35 @@ static void run_trickle(int64_t *r)
     wait_for_pending_trim();
 
     trims = test_rcu_stats().malloc_trims;
-    cbs = test_rcu_stats().callbacks_run;
+    qatomic_set(&batches_run, 0);
     cpu = process_cpu_us();
     thread_cpu = thread_cpu_us(call_rcu_tid);
-    end = now_us() + (int64_t)trickle_ms * 1000;
-    while (now_us() < end) {
+    for (int i = 0; i < trickle_callbacks; i++) {
         pin = queue_trickle_batch(pin);
-        batches++;
         g_usleep(period_us);
     }
+    /*
+     * The same work for every policy: all the callbacks run, and the
+     * trims they leave due (after the last one, for an idle policy) are
+     * counted too.  Sleeping costs no CPU.
+     */
+    wait_for_pending_trim();
     r[5] = FROM_STATS(test_rcu_stats().malloc_trims - trims);
-    r[6] = FROM_STATS(test_rcu_stats().callbacks_run - cbs);
-#ifdef BENCH_ANCHOR
-    /* Queued rather than run: close enough for the per-callback figure. */
-    r[6] = batches;
-#endif
+    r[6] = qatomic_read(&batches_run);
     r[7] = process_cpu_us() - cpu;
     r[8] = thread_cpu < 0 ? -1 : thread_cpu_us(call_rcu_tid) - thread_cpu;
-    /* Under load fewer periods fit in the trickle; this compares anyway. */
     r[9] = r[6] ? r[7] * 100 / r[6] : -1;
 
-    drain_call_rcu();
     g_free(pin);
     for (size_t i = 1; i < count; i += 2) {
         g_free(heap[i]);
     }
+    if (r[6] != trickle_callbacks) {
+        g_printerr("trim-bench: %" PRId64 " of %d trickle callbacks ran\n",
+                   r[6], trickle_callbacks);
+        return false;
+    }
+    return true;
 }
 
 static int run_mode(void)
@@ -326,7 +343,9 @@ static int run_mode(void)
     call_rcu1(g_new0(struct rcu_head, 1), record_tid);
     wait_for_pending_trim();
     run_burst(r);
-    run_trickle(r);
+    if (!run_trickle(r)) {
+        return 1;
+    }
     printf("RESULT %s trims_after_every_batch", mode);
 #else
     RcuTunables t;
@@ -356,7 +375,9 @@ static int run_mode(void)
     wait_for_pending_trim();
 
     run_burst(r);
-    run_trickle(r);
+    if (!run_trickle(r)) {
+        return 1;
+    }
 
     printf("RESULT trim_idle_us=%u trim_min_interval_ms=%u", t.trim_idle_us,
            t.trim_min_interval_ms);
@@ -380,7 +401,7 @@ static bool run_child(const char *exe, const char *m, int64_t *r,
         g_strdup_printf("--mode=%s", m),
         g_strdup_printf("--burst-mib=%d", burst_mib),
         g_strdup_printf("--heap-mib=%d", heap_mib),
-        g_strdup_printf("--trickle-ms=%d", trickle_ms),
+        g_strdup_printf("--trickle-callbacks=%d", trickle_callbacks),
         g_strdup_printf("--period-us=%d", period_us),
         g_strdup_printf("--churn-kib=%d", churn_kib),
         g_strdup_printf("--settle-ms=%d", settle_ms),
@@ -423,19 +444,14 @@ static bool run_child(const char *exe, const char *m, int64_t *r,
     return true;
 }
 
-static int cmp_int64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /* Median of @n runs; "never settled" (-1) sorts first, as it should. */
 static int64_t median(int64_t *v, int n)
 {
-    qsort(v, n, sizeof(*v), cmp_int64);
-    return v[n / 2];
+    return bench_percentile_i64(v, n, 50);
 }
+
+/* Columns that were asked for and did not produce a result. */
+static bool failed[G_N_ELEMENTS(modes)];
 
 static void print_row(const char *label, const int64_t *col,
                       const bool *have, double scale, const char *none)
@@ -443,7 +459,7 @@ static void print_row(const char *label, const int64_t *col,
     printf("%-42s", label);
     for (int m = 0; m < G_N_ELEMENTS(modes); m++) {
         if (!have[m]) {
-            printf("%12s", "n/a");
+            printf("%12s", failed[m] ? "failed" : "n/a");
         } else if (col[m] < 0) {
             printf("%12s", none);
         } else if (scale == 1) {
@@ -479,6 +495,9 @@ int main(int argc, char **argv)
         trickle_ms = 300;
         settle_ms = 1200;
         repeat = 1;
+    }
+    if (trickle_callbacks <= 0) {
+        trickle_callbacks = MAX(trickle_ms * 1000LL / MAX(period_us, 1), 1);
     }
     if (mode) {
         return run_mode();
@@ -524,6 +543,7 @@ int main(int argc, char **argv)
             }
         }
         if (!have[m]) {
+            failed[m] = true;
             continue;
         }
         for (int f = 0; f < NFIELDS; f++) {
@@ -536,11 +556,13 @@ int main(int argc, char **argv)
 
     printf("trim-bench: burst of %d MiB in %d-byte objects freed with "
            "g_free_rcu(), RSS watched for %d ms;\n"
-           "trickle of one call_rcu() freeing %d KiB every %d us for %d ms "
-           "over a %d MiB heap of holes;\nmedian of %d run(s) per policy, "
+           "trickle of %d call_rcu() freeing %d KiB each, %d us apart, over "
+           "a %d MiB heap of holes,\nmeasured until all have run and any "
+           "trim due has happened;\nmedian of %d run(s) per policy, "
            "each in a fresh process.  policy: %s\n\n",
-           burst_mib, OBJ_SIZE, settle_ms, churn_kib, period_us, trickle_ms,
-           heap_mib, repeat, policy_tunables ? policy_tunables : "n/a");
+           burst_mib, OBJ_SIZE, settle_ms, trickle_callbacks, churn_kib,
+           period_us, heap_mib, repeat,
+           policy_tunables ? policy_tunables : "n/a");
     printf("%-42s", "");
     for (int m = 0; m < G_N_ELEMENTS(modes); m++) {
         printf("%12s", modes[m]);
@@ -567,9 +589,16 @@ int main(int argc, char **argv)
                "%.1f us\n",
                (double)(med[8][1] - med[8][0]) / (med[5][1] - med[5][0]));
     }
-    if (!have[2]) {
+    if (!have[2] && !failed[2]) {
         printf("\nno-trim: build with -Dmalloc_trim=disabled and pass its "
                "trim-bench with --no-trim-bench=PATH\n");
+    }
+    for (int m = 0; m < G_N_ELEMENTS(modes); m++) {
+        if (failed[m]) {
+            g_printerr("trim-bench: the %s column failed (see above)\n",
+                       modes[m]);
+            return 1;
+        }
     }
     return 0;
 }

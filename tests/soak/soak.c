@@ -3,9 +3,10 @@
 /*
  * Soak test: three RCU loads in one process for minutes on end.
  *
- *  - torture: readers walk a table of RCU-protected pointers that two
- *    updaters keep replacing, one reclaiming with call_rcu(), the other
- *    after synchronize_rcu() (plain, expedited, cond, polled);
+ *  - torture: readers walk a table of RCU-protected pointers that the
+ *    two updaters of tests/unit/torture-common.c keep replacing, one
+ *    reclaiming with call_rcu(), the other after synchronize_rcu()
+ *    (plain, expedited, cond, polled);
  *  - vgpu: the blob unmap path of contrib/vgpu-unmap, with vCPUs that
  *    never leave their read-side critical sections unless their
  *    force_rcu notifier kicks them (and the kicked vCPU then takes the
@@ -25,9 +26,9 @@
  *    reclaimed object is also poisoned and kept readable for a while,
  *    so a reader reaching it finds the poison (the vgpu machine makes
  *    the same two checks on its blobs);
- *  - a lost or repeated callback: per-object run counts, queued minus
- *    run of the torture's callbacks and of the library's own counters
- *    once everything is drained;
+ *  - a lost, repeated or reordered callback: per-object run counts and
+ *    queueing tickets, queued minus run of the torture's callbacks and
+ *    of the library's own counters once everything is drained;
  *  - any stall warning (every long reader has a force_rcu notifier);
  *  - RSS that keeps growing after warm-up: see rss_check();
  *  - a hang: a watchdog aborts the process.
@@ -45,25 +46,15 @@
 #include "qemu/rcu.h"
 #include "qemu/rcu-ext.h"
 #include "test-util.h"
+#include "torture-common.h"
 #include "vgpu-machine.h"
 
 #define MS (1000 * 1000LL)
 #define MIB (1024 * 1024L)
 
-#define OBJ_LIVE    0x534f414bu     /* "SOAK" */
-#define OBJ_POISON  0xdeadbeefu
-#define OBJ_WORDS   8
-#define POISON_WORD 0x5a5a5a5a5a5a5a5aULL
-
 /* Pointers in the table readers walk. */
-#define SLOTS       8
-/* A reclaimed object stays readable (and poisoned) this long. */
-#define GRAVE_NS    (1000 * MS)
-/* call_rcu() callbacks in flight before the updater backs off. */
-#define MAX_INFLIGHT 4000
+#define SLOTS       TORTURE_SLOTS_MAX
 #define MAX_ERRORS_SHOWN 20
-/* A polled grace period not done by then never will be. */
-#define POLL_GIVE_UP_S 30
 
 /* The process is hung if it is still running this long after the end. */
 #define WATCHDOG_GRACE_S 300
@@ -83,16 +74,6 @@
 /* Below this many samples per third the rule is not applied. */
 #define RSS_MIN_THIRD   10
 
-typedef struct SoakObj {
-    struct rcu_head rcu;
-    unsigned magic;
-    int cb_runs;
-    uint64_t seq;
-    int64_t buried_ns;
-    struct SoakObj *grave_next;
-    uint64_t payload[OBJ_WORDS];
-} SoakObj;
-
 typedef struct Reader {
     QemuThread thread;
     GRand *rng;
@@ -106,7 +87,7 @@ typedef struct Reader {
      * counter, makes the clearing visible to whoever runs after the
      * grace period.  Slot SLOTS holds a nested section's object.
      */
-    SoakObj *held[SLOTS + 1];
+    TortureObj *held[SLOTS + 1];
     uint64_t sections;
     uint64_t kicks;
 } Reader;
@@ -136,27 +117,13 @@ typedef struct Soak {
     unsigned burst_period_s;
     const char *csv_path;
 
-    SoakObj *table[SLOTS];      /* the RCU-protected pointers */
-    QemuMutex update_lock;
-    uint64_t next_seq;
-
+    /*
+     * The table, the updaters, the stop flag and the error count are
+     * torture-common.c's "torture".
+     */
     Reader *readers;
-    bool stop;
-    long errors;
-
-    /* Torture accounting. */
-    uint64_t queued;
-    uint64_t run;
-    uint64_t cb_updates;
-    uint64_t sync_updates[4];
     uint64_t held_checks;
     uint64_t kicks;             /* sections a force_rcu notifier ended */
-
-    QemuMutex grave_lock;
-    SoakObj *grave_head;
-    SoakObj **grave_tail;
-    uint64_t buried;
-    uint64_t freed;
 
     /* Bursts. */
     bool quiet;                 /* no callbacks from the other loads */
@@ -179,115 +146,21 @@ typedef struct Soak {
 
 static Soak S;
 
-G_GNUC_PRINTF(1, 2) static void soak_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    test_verror(&S.errors, MAX_ERRORS_SHOWN, "soak: FAIL", fmt, ap);
-    va_end(ap);
-}
-
-static SoakObj *obj_new(uint64_t seq)
-{
-    SoakObj *o = g_new0(SoakObj, 1);
-
-    o->magic = OBJ_LIVE;
-    o->seq = seq;
-    for (int i = 0; i < OBJ_WORDS; i++) {
-        o->payload[i] = test_payload_word(seq, i);
-    }
-    return o;
-}
-
-static bool obj_check(const SoakObj *o, const char *where)
-{
-    unsigned magic = qatomic_read(&o->magic);
-    uint64_t seq = qatomic_read(&o->seq);
-
-    if (magic != OBJ_LIVE) {
-        soak_error("%s: object %" PRIu64 " %s", where, seq,
-                   magic == OBJ_POISON ?
-                   "was reclaimed while a reader still held it" :
-                   "is corrupt");
-        return false;
-    }
-    for (int i = 0; i < OBJ_WORDS; i++) {
-        if (qatomic_read(&o->payload[i]) != test_payload_word(seq, i)) {
-            soak_error("%s: object %" PRIu64 " payload word %d changed",
-                       where, seq, i);
-            return false;
-        }
-    }
-    return true;
-}
-
 /*
  * Called after the grace period that must protect @o: no reader may
  * still publish it.
  */
-static void check_not_held(const SoakObj *o, const char *who)
+static void check_not_held(const TortureObj *o, const char *who)
 {
     for (unsigned r = 0; r < S.nreaders; r++) {
         for (int i = 0; i <= SLOTS; i++) {
             if (qatomic_read(&S.readers[r].held[i]) == o) {
-                soak_error("%s for object %" PRIu64 " ran while reader %u "
-                           "still held it", who, o->seq, r);
+                torture_fail("%s for object %" PRIu64 " ran while reader %u "
+                             "still held it", who, o->seq, r);
             }
         }
     }
     qatomic_inc(&S.held_checks);
-}
-
-/* Frees graveyard objects buried long ago (all of them if @all). */
-static void graveyard_reap(bool all)
-{
-    int64_t now = test_now_ns();
-    SoakObj *o;
-
-    qemu_mutex_lock(&S.grave_lock);
-    while ((o = S.grave_head) && (all || now - o->buried_ns >= GRAVE_NS)) {
-        S.grave_head = o->grave_next;
-        if (!S.grave_head) {
-            S.grave_tail = &S.grave_head;
-        }
-        if (o->magic != OBJ_POISON) {
-            soak_error("graveyard: object %" PRIu64 " lost its poison",
-                       o->seq);
-        }
-        S.freed++;
-        g_free(o);
-    }
-    qemu_mutex_unlock(&S.grave_lock);
-}
-
-static void graveyard_bury(SoakObj *o)
-{
-    qatomic_set(&o->magic, OBJ_POISON);
-    for (int i = 0; i < OBJ_WORDS; i++) {
-        qatomic_set(&o->payload[i], POISON_WORD);
-    }
-    o->buried_ns = test_now_ns();
-    o->grave_next = NULL;
-    qemu_mutex_lock(&S.grave_lock);
-    *S.grave_tail = o;
-    S.grave_tail = &o->grave_next;
-    S.buried++;
-    qemu_mutex_unlock(&S.grave_lock);
-}
-
-/* Publishes a new object in @slot and returns the old one. */
-static SoakObj *replace_obj(unsigned slot)
-{
-    SoakObj *old, *new;
-
-    qemu_mutex_lock(&S.update_lock);
-    old = S.table[slot];
-    new = obj_new(++S.next_seq);
-    /* Pairs with qatomic_rcu_read() in reader_section(). */
-    qatomic_rcu_set(&S.table[slot], new);
-    qemu_mutex_unlock(&S.update_lock);
-    return old;
 }
 
 /*
@@ -301,12 +174,12 @@ static void reader_kick(Notifier *n, void *data)
     qatomic_set(&r->kicked, true);
 }
 
-static SoakObj *reader_fetch(Reader *r, unsigned slot, unsigned held)
+static TortureObj *reader_fetch(Reader *r, unsigned slot, unsigned held)
 {
-    SoakObj *o = qatomic_rcu_read(&S.table[slot]);
+    TortureObj *o = qatomic_rcu_read(&torture.table[slot]);
 
     qatomic_set(&r->held[held], o);
-    obj_check(o, "fetch");
+    torture_obj_check(o, "fetch");
     return o;
 }
 
@@ -317,7 +190,7 @@ static void reader_hold(Reader *r, int64_t ns)
 
     do {
         for (int i = 0; i < SLOTS; i++) {
-            if (!obj_check(r->held[i], "while holding")) {
+            if (!torture_obj_check(r->held[i], "while holding")) {
                 return;
             }
         }
@@ -354,13 +227,13 @@ static void reader_section(Reader *r)
         /* Leaving a nested section must not end the outer protection. */
         rcu_read_lock();
         reader_fetch(r, g_rand_int_range(r->rng, 0, SLOTS), SLOTS);
-        obj_check(r->held[SLOTS], "nested");
+        torture_obj_check(r->held[SLOTS], "nested");
         qatomic_set(&r->held[SLOTS], NULL);
         rcu_read_unlock();
     }
     reader_hold(r, hold);
     for (unsigned i = 0; i < SLOTS; i++) {
-        obj_check(r->held[i], "end of section");
+        torture_obj_check(r->held[i], "end of section");
         qatomic_set(&r->held[i], NULL);
     }
     rcu_read_unlock();
@@ -376,7 +249,7 @@ static void *reader_thread(void *opaque)
     if (r->use_notifier) {
         rcu_add_force_rcu_notifier(&r->kick_notifier);
     }
-    while (!qatomic_read(&S.stop)) {
+    while (!qatomic_read(&torture.stop)) {
         int dice;
 
         reader_section(r);
@@ -401,104 +274,9 @@ static void *reader_thread(void *opaque)
 /* Callback producers hold back during the quiet window after a burst. */
 static void wait_while_quiet(void)
 {
-    while (qatomic_read(&S.quiet) && !qatomic_read(&S.stop)) {
+    while (qatomic_read(&S.quiet) && !qatomic_read(&torture.stop)) {
         g_usleep(1000);
     }
-}
-
-/*
- * Updaters.
- */
-static void obj_reclaim_cb(SoakObj *o)
-{
-    if (qatomic_fetch_inc(&o->cb_runs) != 0) {
-        soak_error("callback for object %" PRIu64 " ran again", o->seq);
-        return;
-    }
-    if (!bql_locked()) {
-        soak_error("callback for object %" PRIu64 " ran without the BQL",
-                   o->seq);
-    }
-    check_not_held(o, "callback");
-    graveyard_bury(o);
-    qatomic_inc(&S.run);
-}
-
-static void *cb_updater_thread(void *opaque)
-{
-    GRand *rng = opaque;
-
-    rcu_register_thread();
-    while (!qatomic_read(&S.stop)) {
-        int burst = g_rand_int_range(rng, 1, 64);
-
-        wait_while_quiet();
-        for (int i = 0; i < burst; i++) {
-            SoakObj *old = replace_obj(g_rand_int_range(rng, 0, SLOTS));
-
-            qatomic_inc(&S.queued);
-            call_rcu(old, obj_reclaim_cb, rcu);
-            qatomic_inc(&S.cb_updates);
-        }
-        while (qatomic_read(&S.queued) - qatomic_read(&S.run) >
-               MAX_INFLIGHT && !qatomic_read(&S.stop)) {
-            g_usleep(500);
-        }
-        g_usleep(g_rand_int_range(rng, 50, 3000));
-        graveyard_reap(false);
-    }
-    rcu_unregister_thread();
-    return NULL;
-}
-
-static void *sync_updater_thread(void *opaque)
-{
-    GRand *rng = opaque;
-
-    rcu_register_thread();
-    while (!qatomic_read(&S.stop)) {
-        int how = g_rand_int_range(rng, 0, 4);
-        unsigned long cookie;
-        int64_t give_up;
-        SoakObj *old;
-
-        /* start_poll_synchronize_rcu() queues a callback. */
-        wait_while_quiet();
-        old = replace_obj(g_rand_int_range(rng, 0, SLOTS));
-        switch (how) {
-        case 0:
-            synchronize_rcu();
-            break;
-        case 1:
-            synchronize_rcu_expedited();
-            break;
-        case 2:
-            cookie = get_state_synchronize_rcu();
-            g_usleep(g_rand_int_range(rng, 1, 2000));
-            cond_synchronize_rcu(cookie);
-            break;
-        default:
-            cookie = start_poll_synchronize_rcu();
-            give_up = test_now_ns() + POLL_GIVE_UP_S * 1000 * MS;
-            while (!poll_state_synchronize_rcu(cookie)) {
-                if (test_now_ns() > give_up) {
-                    soak_error("polled grace period not done after %d s",
-                               POLL_GIVE_UP_S);
-                    synchronize_rcu();
-                    break;
-                }
-                g_usleep(200);
-            }
-            break;
-        }
-        check_not_held(old, "grace period");
-        graveyard_bury(old);
-        qatomic_inc(&S.sync_updates[how]);
-        g_usleep(g_rand_int_range(rng, 50, 2000));
-        graveyard_reap(false);
-    }
-    rcu_unregister_thread();
-    return NULL;
 }
 
 /*
@@ -521,7 +299,7 @@ static void *burst_thread(void *opaque)
     void *pin = NULL;
 
     rcu_register_thread();
-    while (!qatomic_read(&S.stop)) {
+    while (!qatomic_read(&torture.stop)) {
         BurstObj *head = NULL;
         uint64_t trims;
         int64_t quiet_end;
@@ -555,7 +333,7 @@ static void *burst_thread(void *opaque)
             head = n;
         }
         qatomic_add(&S.burst_frees, count);
-        while (test_now_ns() < quiet_end && !qatomic_read(&S.stop)) {
+        while (test_now_ns() < quiet_end && !qatomic_read(&torture.stop)) {
             g_usleep(10 * 1000);
         }
         if (test_rcu_stats().malloc_trims != trims) {
@@ -631,18 +409,18 @@ static void take_sample(Sample *s, double t)
     for (unsigned i = 0; i < S.nreaders; i++) {
         s->sections += qatomic_read(&S.readers[i].sections);
     }
-    s->cb_updates = qatomic_read(&S.cb_updates);
-    s->sync_updates = qatomic_read(&S.sync_updates[0]) +
-                      qatomic_read(&S.sync_updates[1]) +
-                      qatomic_read(&S.sync_updates[2]) +
-                      qatomic_read(&S.sync_updates[3]);
+    s->cb_updates = qatomic_read(&torture.cb_updates);
+    s->sync_updates = qatomic_read(&torture.sync_updates[0]) +
+                      qatomic_read(&torture.sync_updates[1]) +
+                      qatomic_read(&torture.sync_updates[2]) +
+                      qatomic_read(&torture.sync_updates[3]);
     s->unmaps = qatomic_read(&S.unmaps);
     s->unmap_max_ns = qatomic_xchg(&S.unmap_max_ns, 0);
     s->bursts = qatomic_read(&S.bursts);
     s->burst_frees = qatomic_read(&S.burst_frees);
     s->burst_peak = qatomic_read(&S.burst_peak);
     s->heap_in_use = heap_in_use_bytes();
-    s->errors = qatomic_read(&S.errors);
+    s->errors = qatomic_read(&torture.errors);
 }
 
 static void csv_write(FILE *f, const Sample *s)
@@ -743,8 +521,8 @@ static bool rss_check(void)
                "limit %.1f MiB\n", what[m], mid / (double)MIB,
                last / (double)MIB, limit / (double)MIB);
         if (last > limit) {
-            soak_error("rss %s keeps growing: %.1f MiB after %.1f MiB",
-                       what[m], last / (double)MIB, mid / (double)MIB);
+            torture_fail("rss %s keeps growing: %.1f MiB after %.1f MiB",
+                         what[m], last / (double)MIB, mid / (double)MIB);
             ok = false;
         }
     }
@@ -817,8 +595,8 @@ static void check_bursts(void)
            S.after_trim_max / (double)MIB);
 #if defined(CONFIG_MALLOC_TRIM)
     if (S.bursts_trimmed * 2 < S.bursts) {
-        soak_error("only %" PRIu64 " of %" PRIu64 " bursts were trimmed",
-                   S.bursts_trimmed, S.bursts);
+        torture_fail("only %" PRIu64 " of %" PRIu64 " bursts were trimmed",
+                     S.bursts_trimmed, S.bursts);
     }
 #endif
 }
@@ -836,16 +614,20 @@ static void check_callbacks(void)
     drain_call_rcu();
     rcu_get_stats(&st);
 
-    printf("soak: callbacks: torture %" PRIu64 " queued, %" PRIu64 " run; "
-           "library %" PRIu64 " queued, %" PRIu64 " run\n", S.queued,
-           S.run, st.callbacks_queued, st.callbacks_run);
-    if (S.queued != S.run) {
-        soak_error("%" PRId64 " torture callbacks lost",
-                   (int64_t)(S.queued - S.run));
+    printf("soak: callbacks: torture %lu queued, %lu run; library %" PRIu64
+           " queued, %" PRIu64 " run\n", torture.queued, torture.run,
+           st.callbacks_queued, st.callbacks_run);
+    if (torture.queued != torture.run) {
+        torture_fail("%ld torture callbacks lost",
+                     (long)(torture.queued - torture.run));
+    }
+    if (torture.expected_ticket != torture.next_ticket) {
+        torture_fail("torture callbacks ran up to ticket %" PRIu64 " of %"
+                     PRIu64, torture.expected_ticket, torture.next_ticket);
     }
     if (st.callbacks_queued != st.callbacks_run) {
-        soak_error("%" PRId64 " callbacks queued but not run",
-                   (int64_t)(st.callbacks_queued - st.callbacks_run));
+        torture_fail("%" PRId64 " callbacks queued but not run",
+                     (int64_t)(st.callbacks_queued - st.callbacks_run));
     }
 }
 
@@ -861,22 +643,22 @@ static void check_vgpu(void)
            r->vcpu.sections, r->vcpu.kick_exits, r->vcpu.own_exits,
            r->vcpu.mmio, r->max_drain_ns / 1e6);
     if (!S.vgpu_ok || r->hung) {
-        soak_error("vgpu: an unmap hung");
+        torture_fail("vgpu: an unmap hung");
         return;
     }
     if (r->unmaps == 0) {
-        soak_error("vgpu: no unmap completed");
+        torture_fail("vgpu: no unmap completed");
     }
     if (r->blobs_finalized != r->unmaps || r->suspends != r->unmaps ||
         r->replays != r->unmaps) {
-        soak_error("vgpu: %u unmaps but %" PRIu64 " finalized, %" PRIu64
-                   " suspended, %" PRIu64 " replayed", r->unmaps,
-                   r->blobs_finalized, r->suspends, r->replays);
+        torture_fail("vgpu: %u unmaps but %" PRIu64 " finalized, %" PRIu64
+                     " suspended, %" PRIu64 " replayed", r->unmaps,
+                     r->blobs_finalized, r->suspends, r->replays);
     }
     if (r->finalize_errors || r->vcpu.violations) {
-        soak_error("vgpu: %" PRIu64 " early or repeated finalizations, %"
-                   PRIu64 " poisoned regions seen by vCPUs",
-                   r->finalize_errors, r->vcpu.violations);
+        torture_fail("vgpu: %" PRIu64 " early or repeated finalizations, %"
+                     PRIu64 " poisoned regions seen by vCPUs",
+                     r->finalize_errors, r->vcpu.violations);
     }
 }
 
@@ -896,13 +678,16 @@ int main(int argc, char **argv)
     parse_options(argc, argv);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    memset(S.table, 0, sizeof(S.table));
-    qemu_mutex_init(&S.update_lock);
-    qemu_mutex_init(&S.grave_lock);
-    S.grave_tail = &S.grave_head;
-    for (int i = 0; i < SLOTS; i++) {
-        S.table[i] = obj_new(++S.next_seq);
-    }
+    torture_init(&(TortureConfig) {
+        .error_prefix = "soak: FAIL",
+        .max_errors_shown = MAX_ERRORS_SHOWN,
+        .slots = SLOTS,
+        /* Every round pauses, leaving CPU to the other loads. */
+        .pause_one_in = 1,
+        .min_pause_us = 50,
+        .before_update = wait_while_quiet,
+        .check_reclaimed = check_not_held,
+    });
     /* Sized up front, so the test's own bookkeeping does not grow RSS. */
     S.samples = g_array_sized_new(false, true, sizeof(Sample),
                                   (guint)S.seconds + 16);
@@ -963,9 +748,9 @@ int main(int argc, char **argv)
     }
     cb_rng = g_rand_new_with_seed(g_rand_int(rng));
     sync_rng = g_rand_new_with_seed(g_rand_int(rng));
-    qemu_thread_create(&cb_upd, "soak-cb-upd", cb_updater_thread, cb_rng,
-                       QEMU_THREAD_JOINABLE);
-    qemu_thread_create(&sync_upd, "soak-sync-upd", sync_updater_thread,
+    qemu_thread_create(&cb_upd, "soak-cb-upd", torture_call_rcu_updater,
+                       cb_rng, QEMU_THREAD_JOINABLE);
+    qemu_thread_create(&sync_upd, "soak-sync-upd", torture_sync_updater,
                        sync_rng, QEMU_THREAD_JOINABLE);
     qemu_thread_create(&burst, "soak-burst", burst_thread, NULL,
                        QEMU_THREAD_JOINABLE);
@@ -987,9 +772,9 @@ int main(int argc, char **argv)
             csv_write(csv, &s);
         }
         if (s.rcu.stall_warnings != first.rcu.stall_warnings) {
-            soak_error("%" PRIu64 " stall warnings although every long "
-                       "reader has a force_rcu notifier",
-                       s.rcu.stall_warnings - first.rcu.stall_warnings);
+            torture_fail("%" PRIu64 " stall warnings although every long "
+                         "reader has a force_rcu notifier",
+                         s.rcu.stall_warnings - first.rcu.stall_warnings);
             stalled = true;
         }
         if (tick % 60 == 0) {
@@ -1003,7 +788,7 @@ int main(int argc, char **argv)
         }
     }
 
-    if (S.errors) {
+    if (torture.errors) {
         /*
          * The vgpu machine cannot be stopped early, and the process is
          * in an unknown state: report and leave.
@@ -1014,7 +799,7 @@ int main(int argc, char **argv)
         _exit(1);
     }
 
-    qatomic_set(&S.stop, true);
+    qatomic_set(&torture.stop, true);
     qemu_thread_join(&cb_upd);
     qemu_thread_join(&sync_upd);
     qemu_thread_join(&burst);
@@ -1033,30 +818,23 @@ int main(int argc, char **argv)
     check_vgpu();
     check_bursts();
     rss_check();
-    graveyard_reap(true);
-    printf("soak: torture: %" PRIu64 " call_rcu updates, synchronous: %"
-           PRIu64 " synchronize_rcu, %" PRIu64 " expedited, %" PRIu64
-           " cond, %" PRIu64 " polled; %" PRIu64 " hold checks, %" PRIu64
-           " objects poisoned and freed, %" PRIu64 " reader sections "
-           "ended by a kick\n", S.cb_updates, S.sync_updates[0],
-           S.sync_updates[1], S.sync_updates[2], S.sync_updates[3],
-           S.held_checks, S.freed, S.kicks);
-    if (S.freed != S.buried) {
-        soak_error("graveyard: %" PRIu64 " buried, %" PRIu64 " freed",
-                   S.buried, S.freed);
-    }
+    torture_finish();
+    printf("soak: torture: %lu call_rcu updates, synchronous: %lu "
+           "synchronize_rcu, %lu expedited, %lu cond, %lu polled; %" PRIu64
+           " hold checks, %lu objects poisoned and freed, %" PRIu64
+           " reader sections ended by a kick\n", torture.cb_updates,
+           torture.sync_updates[0], torture.sync_updates[1],
+           torture.sync_updates[2], torture.sync_updates[3],
+           S.held_checks, torture.freed, S.kicks);
     if (csv) {
         fclose(csv);
-    }
-    for (int i = 0; i < SLOTS; i++) {
-        g_free(S.table[i]);
     }
     vgpu_result_clear(&S.vres);
     g_rand_free(cb_rng);
     g_rand_free(sync_rng);
 
-    if (S.errors) {
-        printf("soak: FAIL (%ld errors)\n", S.errors);
+    if (torture.errors) {
+        printf("soak: FAIL (%ld errors)\n", torture.errors);
         return 1;
     }
     printf("soak: PASS\n");

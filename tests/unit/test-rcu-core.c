@@ -506,62 +506,183 @@ static void test_fifo(void)
     g_assert_cmpint(next_seq[1], ==, 20000);
 }
 
-static bool bql_free_during_drain;
+/*
+ * drain_call_rcu() under the BQL gives the lock up while it waits.  A
+ * reader without a notifier keeps the drain waiting; meanwhile another
+ * thread must get the BQL within a bounded time.  A drain that kept the
+ * lock makes the probe time out and fail, rather than hang the test.
+ */
+typedef struct BqlDrainer {
+    QemuThread thread;
+    bool holds_bql;         /* has the BQL and is about to drain */
+    bool returned;          /* drain_call_rcu() returned */
+    bool bql_after;         /* bql_locked() once it returned */
+} BqlDrainer;
 
-static void bql_probe_cb(struct rcu_head *head)
+static void *bql_drainer_fn(void *opaque)
 {
-    /* The call_rcu thread holds the BQL, so the drainer released it. */
-    bql_free_during_drain = bql_locked();
-    g_free(head);
+    BqlDrainer *d = opaque;
+
+    bql_lock();
+    qatomic_set(&d->holds_bql, true);
+    drain_call_rcu();
+    d->bql_after = bql_locked();
+    qatomic_set(&d->returned, true);
+    bql_unlock();
+    return NULL;
+}
+
+static void *bql_probe_fn(void *opaque)
+{
+    bql_lock();
+    qatomic_set((bool *)opaque, true);
+    bql_unlock();
+    return NULL;
 }
 
 static void test_drain_releases_bql(void)
 {
+    BqlDrainer d = { 0 };
+    QemuThread probe;
+    bool probe_got_bql = false;
+    Reader r;
+    int64_t start;
+
     quiesce();
-    bql_lock();
-    call_rcu1(g_new0(struct rcu_head, 1), bql_probe_cb);
-    drain_call_rcu();
-    g_assert_true(bql_locked());
-    bql_unlock();
-    g_assert_true(bql_free_during_drain);
+    reader_start(&r, true, false);
+    qatomic_set(&cb_count, 0);
+    call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+    qemu_thread_create(&d.thread, "bql-drainer", bql_drainer_fn, &d,
+                       QEMU_THREAD_JOINABLE);
+    while (!qatomic_read(&d.holds_bql)) {
+        g_usleep(100);
+    }
+
+    /* Blocks until the drainer gives the BQL up inside drain_call_rcu(). */
+    qemu_thread_create(&probe, "bql-probe", bql_probe_fn, &probe_got_bql,
+                       QEMU_THREAD_JOINABLE);
+    start = test_now_ns();
+    while (!qatomic_read(&probe_got_bql)) {
+        if (test_now_ns() - start > GENEROUS_NS) {
+            g_error("no other thread got the BQL in %lld s while "
+                    "drain_call_rcu() waited: the drainer kept it",
+                    GENEROUS_NS / 1000000000LL);
+        }
+        g_usleep(1000);
+    }
+    /* The reader still holds the grace period: the drain is not over. */
+    g_assert_false(qatomic_read(&d.returned));
+    g_assert_cmpint(qatomic_read(&cb_count), ==, 0);
+    qemu_thread_join(&probe);
+
+    qatomic_set(&r.release, true);
+    qemu_thread_join(&d.thread);
+    g_assert_true(d.bql_after);
+    g_assert_cmpint(qatomic_read(&cb_count), ==, 1);
+    reader_stop(&r);
 }
 
+/*
+ * Threads that register, read and unregister over and over while the
+ * main thread replaces an object and poisons the old one after
+ * synchronize_rcu(): a reader registered at any point of a grace period
+ * that protects its section never finds poison; every callback queued
+ * meanwhile runs once; the grace periods and the churn make progress.
+ */
+#define CHURN_LIVE   0x4c495645u
+#define CHURN_POISON 0xdeadbeefu
+
+typedef struct ChurnObj {
+    unsigned magic;
+} ChurnObj;
+
+static ChurnObj *churn_ptr;
 static bool churn_stop;
+static long churn_registrations;
+static long churn_sections;
+static long churn_poisoned;
+static long churn_not_online;
 
 static void *churn_fn(void *opaque)
 {
     while (!qatomic_read(&churn_stop)) {
         rcu_register_thread();
+        if (!rcu_thread_is_online()) {
+            qatomic_inc(&churn_not_online);
+        }
         for (int i = 0; i < 10; i++) {
             WITH_RCU_READ_LOCK_GUARD() {
+                ChurnObj *o = qatomic_rcu_read(&churn_ptr);
+                unsigned first = qatomic_read(&o->magic);
+
                 g_usleep(10);
+                if (first != CHURN_LIVE ||
+                    qatomic_read(&o->magic) != CHURN_LIVE) {
+                    qatomic_inc(&churn_poisoned);
+                }
             }
+            qatomic_inc(&churn_sections);
         }
         rcu_unregister_thread();
+        qatomic_inc(&churn_registrations);
     }
     return NULL;
 }
 
 static void test_register_churn(void)
 {
+    g_autoptr(GPtrArray) retired = g_ptr_array_new_with_free_func(g_free);
     QemuThread t[2];
-    int64_t start = test_now_ns();
+    RcuStats before, after;
+    long syncs = 0, queued = 0;
+    int64_t start;
 
     quiesce();
+    qatomic_set(&cb_count, 0);
     qatomic_set(&churn_stop, false);
+    qatomic_set(&churn_registrations, 0);
+    qatomic_set(&churn_sections, 0);
+    qatomic_set(&churn_poisoned, 0);
+    qatomic_set(&churn_not_online, 0);
+    churn_ptr = g_new0(ChurnObj, 1);
+    churn_ptr->magic = CHURN_LIVE;
+    before = test_rcu_stats();
     for (int i = 0; i < 2; i++) {
         qemu_thread_create(&t[i], "churn", churn_fn, NULL,
                            QEMU_THREAD_JOINABLE);
     }
-    while (test_now_ns() - start < 300 * 1000000LL) {
+    start = test_now_ns();
+    /* 0.3 s, and on a starved machine until both threads churned. */
+    while (test_now_ns() - start < 300 * 1000000LL ||
+           qatomic_read(&churn_registrations) < 4) {
+        ChurnObj *old = churn_ptr, *new = g_new0(ChurnObj, 1);
+
+        g_assert_cmpint(test_now_ns() - start, <, 4 * GENEROUS_NS);
+        new->magic = CHURN_LIVE;
+        qatomic_rcu_set(&churn_ptr, new);
         synchronize_rcu();
+        /* Freed only at the end: a late reader finds poison, not junk. */
+        qatomic_set(&old->magic, CHURN_POISON);
+        g_ptr_array_add(retired, old);
+        syncs++;
         call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+        queued++;
     }
     qatomic_set(&churn_stop, true);
     for (int i = 0; i < 2; i++) {
         qemu_thread_join(&t[i]);
     }
     drain_call_rcu();
+    after = test_rcu_stats();
+    g_test_message("%ld grace periods, %ld registrations, %ld sections",
+                   syncs, churn_registrations, churn_sections);
+
+    g_assert_cmpint(churn_poisoned, ==, 0);
+    g_assert_cmpint(churn_not_online, ==, 0);
+    g_assert_cmpint(qatomic_read(&cb_count), ==, queued);
+    g_assert_cmpuint(after.grace_periods - before.grace_periods, >=, syncs);
+    g_assert_cmpint(churn_registrations, >=, 4);
+    g_free(churn_ptr);
 }
 
 static void test_polled(void)

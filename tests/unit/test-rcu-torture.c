@@ -4,16 +4,16 @@
  * RCU torture test.
  *
  * One RCU-protected pointer to a heap object is replaced over and over
- * by two updaters: one reclaims the old object with call_rcu(), the
- * other waits for a grace period itself (synchronize_rcu(), the
- * expedited variant or the polled API).  Reclaiming an object poisons
- * it and puts it in a graveyard that frees it only much later, so a
- * reader that still uses an object after its grace period finds poison
- * rather than crashing.  Readers check every object they reach, at the
- * start and again at the end of (nested) read-side critical sections of
- * varied length; churn threads register, read, unregister and exit over
- * and over.  At the end every call_rcu() callback must have run exactly
- * once and in queueing order.
+ * by the two updaters of torture-common.c: one reclaims the old object
+ * with call_rcu(), the other waits for a grace period itself
+ * (synchronize_rcu(), the expedited variant or the polled API).
+ * Reclaiming an object poisons it and puts it in a graveyard that frees
+ * it only much later, so a reader that still uses an object after its
+ * grace period finds poison rather than crashing.  Readers check every
+ * object they reach, at the start and again at the end of (nested)
+ * read-side critical sections of varied length; churn threads register,
+ * read, unregister and exit over and over.  At the end every call_rcu()
+ * callback must have run exactly once and in queueing order.
  *
  * Environment: QEMU_RCU_TORTURE_SECONDS (total, default 2),
  * QEMU_RCU_TORTURE_READERS (default 2), QEMU_RCU_TORTURE_CHURN (churn
@@ -25,69 +25,26 @@
 #include "qemu/rcu-ext.h"
 #include "qemu/main-loop.h"
 #include "test-util.h"
+#include "torture-common.h"
 
 #define MS (1000 * 1000LL)
 
-#define OBJ_LIVE    0x4c495645u
-#define OBJ_POISON  0xdeadbeefu
-#define OBJ_WORDS   8
-#define POISON_BYTE 0x5a
-
-/* A reclaimed object stays readable (and poisoned) this long. */
-#define GRAVE_NS    (1000 * MS)
-/* call_rcu() callbacks allowed in flight before the updater backs off. */
-#define MAX_INFLIGHT 4000
 /* Longest read-side critical section a reader holds on purpose. */
 #define LONG_SECTION_NS (20 * MS)
 #define MAX_NEST    4
-/* A polled grace period that has not completed by then never will. */
-#define POLL_GIVE_UP_S 20
 #define MAX_ERRORS_SHOWN 10
 
-typedef struct TortureObj {
-    struct rcu_head rcu;
-    unsigned magic;
-    int cb_runs;
-    bool via_call_rcu;
-    uint64_t seq;
-    uint64_t cb_ticket;
-    int64_t buried_ns;
-    struct TortureObj *grave_next;
-    uint64_t payload[OBJ_WORDS];
-} TortureObj;
-
-typedef struct Torture {
-    TortureObj *ptr;            /* the RCU-protected pointer */
-    QemuMutex update_lock;      /* serialises replacements */
-    uint64_t next_seq;
-
-    bool stop;
-    long errors;
-
-    /* call_rcu() accounting. */
-    long queued;
-    long run;
-    uint64_t next_ticket;       /* issued by the call_rcu updater */
-    uint64_t expected_ticket;   /* next one the callbacks expect */
-
-    QemuMutex grave_lock;
-    TortureObj *grave_head;
-    TortureObj **grave_tail;
-    long buried;
-    long freed;
-
-    /* Statistics for the report. */
+/* The readers' side; the updaters' is torture-common.c's "torture". */
+typedef struct ReaderStats {
     long sections;
     long long_sections;
     long kicks;
     long offline_naps;
-    long call_rcu_updates;
-    long sync_updates[4];
     long churn_threads;
     long churn_sections;
-} Torture;
+} ReaderStats;
 
-static Torture T;
+static ReaderStats T;
 
 static int env_int(const char *name, int def)
 {
@@ -101,116 +58,6 @@ static double env_double(const char *name, double def)
     const char *s = g_getenv(name);
 
     return s && *s ? g_ascii_strtod(s, NULL) : def;
-}
-
-G_GNUC_PRINTF(1, 2) static void torture_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    test_verror(&T.errors, MAX_ERRORS_SHOWN, "rcu-torture", fmt, ap);
-    va_end(ap);
-}
-
-static TortureObj *obj_new(uint64_t seq)
-{
-    TortureObj *o = g_new0(TortureObj, 1);
-    int i;
-
-    o->magic = OBJ_LIVE;
-    o->seq = seq;
-    for (i = 0; i < OBJ_WORDS; i++) {
-        o->payload[i] = test_payload_word(seq, i);
-    }
-    return o;
-}
-
-/* Checks an object a reader reached; false (and an error) if reclaimed. */
-static bool obj_check(const TortureObj *o, const char *where)
-{
-    unsigned magic;
-    uint64_t seq;
-    int i;
-
-    if (!o) {
-        torture_error("%s: NULL object", where);
-        return false;
-    }
-    magic = qatomic_read(&o->magic);
-    seq = o->seq;               /* written once, before publication */
-    if (magic != OBJ_LIVE) {
-        torture_error("%s: object %" PRIu64 " %s", where, seq,
-                      magic == OBJ_POISON ?
-                      "was reclaimed while a reader could still see it" :
-                      "is corrupt");
-        return false;
-    }
-    for (i = 0; i < OBJ_WORDS; i++) {
-        if (o->payload[i] != test_payload_word(seq, i)) {
-            torture_error("%s: object %" PRIu64 " payload word %d is "
-                          "%#" PRIx64, where, seq, i, o->payload[i]);
-            return false;
-        }
-    }
-    return true;
-}
-
-static void obj_poison(TortureObj *o)
-{
-    qatomic_set(&o->magic, OBJ_POISON);
-    memset(o->payload, POISON_BYTE, sizeof(o->payload));
-}
-
-/* Frees graveyard objects buried long ago (all of them if @all). */
-static void graveyard_reap(bool all)
-{
-    int64_t now = test_now_ns();
-    TortureObj *o;
-
-    qemu_mutex_lock(&T.grave_lock);
-    while ((o = T.grave_head) &&
-           (all || now - o->buried_ns >= GRAVE_NS)) {
-        T.grave_head = o->grave_next;
-        if (!T.grave_head) {
-            T.grave_tail = &T.grave_head;
-        }
-        if (o->magic != OBJ_POISON) {
-            torture_error("graveyard: object %" PRIu64 " lost its poison",
-                          o->seq);
-        }
-        if (o->cb_runs != (o->via_call_rcu ? 1 : 0)) {
-            torture_error("graveyard: object %" PRIu64 " callback ran %d "
-                          "times", o->seq, o->cb_runs);
-        }
-        T.freed++;
-        g_free(o);
-    }
-    qemu_mutex_unlock(&T.grave_lock);
-}
-
-static void graveyard_bury(TortureObj *o)
-{
-    obj_poison(o);
-    o->buried_ns = test_now_ns();
-    o->grave_next = NULL;
-    qemu_mutex_lock(&T.grave_lock);
-    *T.grave_tail = o;
-    T.grave_tail = &o->grave_next;
-    T.buried++;
-    qemu_mutex_unlock(&T.grave_lock);
-}
-
-/* Publishes a new object and returns the old one. */
-static TortureObj *replace_obj(void)
-{
-    TortureObj *old, *new;
-
-    qemu_mutex_lock(&T.update_lock);
-    old = T.ptr;
-    new = obj_new(++T.next_seq);
-    qatomic_rcu_set(&T.ptr, new);
-    qemu_mutex_unlock(&T.update_lock);
-    return old;
 }
 
 /*
@@ -236,13 +83,13 @@ static void reader_kick(Notifier *n, void *data)
 
 static TortureObj *reader_fetch(Reader *r, const char *where)
 {
-    TortureObj *o = qatomic_rcu_read(&T.ptr);
+    TortureObj *o = qatomic_rcu_read(&torture.table[0]);
 
-    if (obj_check(o, where)) {
+    if (torture_obj_check(o, where)) {
         /* One pointer, one writer order: versions never go backwards. */
         if (o->seq < r->last_seq) {
-            torture_error("%s: saw object %" PRIu64 " after %" PRIu64,
-                          where, o->seq, r->last_seq);
+            torture_fail("%s: saw object %" PRIu64 " after %" PRIu64,
+                         where, o->seq, r->last_seq);
         }
         r->last_seq = o->seq;
     }
@@ -256,15 +103,15 @@ static void reader_hold(Reader *r, const TortureObj *o, int64_t ns)
     int i = 0;
 
     /* Short sections still read the whole object once. */
-    while (i < OBJ_WORDS || test_now_ns() < end) {
+    while (i < TORTURE_OBJ_WORDS || test_now_ns() < end) {
         if (r->use_notifier && qatomic_read(&r->kicked)) {
             qatomic_inc(&T.kicks);
             return;
         }
         /* Keep touching the object: a reclaim shows up mid-section. */
-        if (o->payload[i % OBJ_WORDS] !=
-            test_payload_word(o->seq, i % OBJ_WORDS)) {
-            obj_check(o, "while holding");
+        if (o->payload[i % TORTURE_OBJ_WORDS] !=
+            test_payload_word(o->seq, i % TORTURE_OBJ_WORDS)) {
+            torture_obj_check(o, "while holding");
             return;
         }
         i++;
@@ -307,14 +154,14 @@ static void reader_section(Reader *r)
      * enclosing ones still give to every object reached so far.
      */
     for (d = nest - 1; d >= 0; d--) {
-        obj_check(inner[d], "end of nested section");
+        torture_obj_check(inner[d], "end of nested section");
         rcu_read_unlock();
-        obj_check(outer, "outer, after a nested unlock");
+        torture_obj_check(outer, "outer, after a nested unlock");
         if (d > 0) {
-            obj_check(inner[0], "first nested, after a deeper unlock");
+            torture_obj_check(inner[0], "first nested, after a deeper unlock");
         }
     }
-    obj_check(outer, "end of outer section");
+    torture_obj_check(outer, "end of outer section");
     rcu_read_unlock();
 
     r->sections++;
@@ -359,7 +206,7 @@ static void *reader_thread(void *opaque)
     Reader *r = opaque;
 
     reader_begin(r);
-    while (!qatomic_read(&T.stop)) {
+    while (!qatomic_read(&torture.stop)) {
         reader_section(r);
         reader_pause(r);
     }
@@ -387,7 +234,7 @@ static void *churn_child(void *opaque)
     do {
         reader_section(r);
         reader_pause(r);
-    } while (test_now_ns() < end && !qatomic_read(&T.stop));
+    } while (test_now_ns() < end && !qatomic_read(&torture.stop));
     reader_end(r);
     return NULL;
 }
@@ -396,7 +243,7 @@ static void *churn_thread(void *opaque)
 {
     Churner *c = opaque;
 
-    while (!qatomic_read(&T.stop)) {
+    while (!qatomic_read(&torture.stop)) {
         Reader r = {
             .rng = g_rand_new_with_seed(g_rand_int(c->rng)),
             .use_notifier = g_rand_boolean(c->rng),
@@ -409,133 +256,6 @@ static void *churn_thread(void *opaque)
         qatomic_add(&T.churn_sections, r.sections);
         g_rand_free(r.rng);
     }
-    return NULL;
-}
-
-/*
- * The call_rcu() updater.
- */
-static void obj_reclaim_cb(TortureObj *o)
-{
-    if (qatomic_fetch_inc(&o->cb_runs) != 0) {
-        torture_error("callback for object %" PRIu64 " ran again", o->seq);
-        return;
-    }
-    if (!bql_locked()) {
-        torture_error("callback for object %" PRIu64 " ran without the BQL",
-                      o->seq);
-    }
-    /* Only the call_rcu thread touches expected_ticket. */
-    if (o->cb_ticket != T.expected_ticket) {
-        torture_error("callback %" PRIu64 " ran when %" PRIu64 " was due",
-                      o->cb_ticket, T.expected_ticket);
-    }
-    T.expected_ticket = o->cb_ticket + 1;
-    graveyard_bury(o);
-    qatomic_inc(&T.run);
-}
-
-static void *call_rcu_updater(void *opaque)
-{
-    GRand *rng = opaque;
-
-    rcu_register_thread();
-    while (!qatomic_read(&T.stop)) {
-        /*
-         * Bursts of varied size and gaps, so that grace periods see both
-         * a few callbacks (normal state) and many (forced).
-         */
-        int burst = g_rand_int_range(rng, 1, 64);
-        int i;
-
-        for (i = 0; i < burst; i++) {
-            TortureObj *old = replace_obj();
-
-            old->via_call_rcu = true;
-            old->cb_ticket = T.next_ticket++;
-            qatomic_inc(&T.queued);
-            call_rcu(old, obj_reclaim_cb, rcu);
-            T.call_rcu_updates++;
-        }
-        while (qatomic_read(&T.queued) - qatomic_read(&T.run) >
-               MAX_INFLIGHT && !qatomic_read(&T.stop)) {
-            g_usleep(500);
-        }
-        if (g_rand_int_range(rng, 0, 4) == 0) {
-            g_usleep(g_rand_int_range(rng, 1, 3000));
-        }
-        graveyard_reap(false);
-    }
-    rcu_unregister_thread();
-    return NULL;
-}
-
-/*
- * start_poll_synchronize_rcu() must get a grace period going by itself;
- * if none completes within a generous bound, that is the bug.
- */
-static bool poll_until(unsigned long cookie)
-{
-    int64_t give_up = test_now_ns() + POLL_GIVE_UP_S * 1000 * MS;
-
-    while (!poll_state_synchronize_rcu(cookie)) {
-        if (test_now_ns() > give_up) {
-            return false;
-        }
-        g_usleep(100);
-    }
-    return true;
-}
-
-/*
- * The synchronous updater: replace, wait for a grace period in one of
- * four ways, poison at once.
- */
-static void *sync_updater(void *opaque)
-{
-    GRand *rng = opaque;
-
-    rcu_register_thread();
-    while (!qatomic_read(&T.stop)) {
-        int how = g_rand_int_range(rng, 0, 4);
-        TortureObj *old = replace_obj();
-        unsigned long cookie;
-
-        switch (how) {
-        case 0:
-            synchronize_rcu();
-            break;
-        case 1:
-            synchronize_rcu_expedited();
-            break;
-        case 2:
-            cookie = get_state_synchronize_rcu();
-            if (g_rand_boolean(rng)) {
-                g_usleep(g_rand_int_range(rng, 1, 2000));
-            }
-            cond_synchronize_rcu(cookie);
-            break;
-        default:
-            cookie = start_poll_synchronize_rcu();
-            if (!poll_until(cookie)) {
-                torture_error("polled grace period not done after %d s",
-                              POLL_GIVE_UP_S);
-                synchronize_rcu();
-            }
-            break;
-        }
-        if (how >= 2) {
-            graveyard_bury(old);
-        } else {
-            graveyard_bury(old);
-        }
-        T.sync_updates[how]++;
-        if (g_rand_int_range(rng, 0, 8) == 0) {
-            g_usleep(g_rand_int_range(rng, 1, 2000));
-        }
-        graveyard_reap(false);
-    }
-    rcu_unregister_thread();
     return NULL;
 }
 
@@ -576,11 +296,16 @@ static void test_torture(gconstpointer data)
     int64_t start, deadline;
     int i;
 
+    TortureConfig cfg = {
+        .error_prefix = "rcu-torture",
+        .max_errors_shown = MAX_ERRORS_SHOWN,
+        .slots = 1,
+        .pause_one_in = 4,
+        .min_pause_us = 1,
+    };
+
     memset(&T, 0, sizeof(T));
-    qemu_mutex_init(&T.update_lock);
-    qemu_mutex_init(&T.grave_lock);
-    T.grave_tail = &T.grave_head;
-    T.ptr = obj_new(0);
+    torture_init(&cfg);
 
     rcu_get_tunables(&saved);
     if (run->aggressive) {
@@ -606,17 +331,18 @@ static void test_torture(gconstpointer data)
     }
     cb_rng = g_rand_new_with_seed(g_test_rand_int());
     sync_rng = g_rand_new_with_seed(g_test_rand_int());
-    qemu_thread_create(&cb_thread, "torture-cb-upd", call_rcu_updater,
-                       cb_rng, QEMU_THREAD_JOINABLE);
-    qemu_thread_create(&sync_thread, "torture-sync-upd", sync_updater,
-                       sync_rng, QEMU_THREAD_JOINABLE);
+    qemu_thread_create(&cb_thread, "torture-cb-upd",
+                       torture_call_rcu_updater, cb_rng,
+                       QEMU_THREAD_JOINABLE);
+    qemu_thread_create(&sync_thread, "torture-sync-upd",
+                       torture_sync_updater, sync_rng, QEMU_THREAD_JOINABLE);
 
     start = test_now_ns();
     deadline = start + (int64_t)(run->seconds * 1e9);
-    while (test_now_ns() < deadline && !qatomic_read(&T.errors)) {
+    while (test_now_ns() < deadline && !qatomic_read(&torture.errors)) {
         g_usleep(10 * 1000);
     }
-    qatomic_set(&T.stop, true);
+    qatomic_set(&torture.stop, true);
 
     qemu_thread_join(&cb_thread);
     qemu_thread_join(&sync_thread);
@@ -632,33 +358,32 @@ static void test_torture(gconstpointer data)
 
     /* Every queued callback runs, exactly once (checked as it runs). */
     drain_call_rcu();
-    g_assert_cmpint(T.run, ==, T.queued);
-    g_assert_cmpuint(T.expected_ticket, ==, T.next_ticket);
+    g_assert_cmpuint(torture.run, ==, torture.queued);
+    g_assert_cmpuint(torture.expected_ticket, ==, torture.next_ticket);
 
     rcu_set_tunables(&saved);
     rcu_get_stats(&after);
-    /* No reader is left, so nothing can reach these any more. */
-    graveyard_reap(true);
-    g_assert_cmpint(T.freed, ==, T.buried);
-    g_free(T.ptr);
+    torture_finish();
+    g_assert_cmpuint(torture.freed, ==, torture.buried);
 
     g_test_message("%s: %.1f s, %d readers (%ld sections, %ld long, %ld "
                    "kicks, %ld offline naps), %d churners (%ld threads, %ld "
                    "sections)", run->name, (test_now_ns() - start) / 1e9,
                    nreaders, T.sections, T.long_sections, T.kicks,
                    T.offline_naps, nchurn, T.churn_threads, T.churn_sections);
-    g_test_message("%s: %ld call_rcu updates (%ld callbacks queued, %ld "
-                   "run), synchronous updates: %ld synchronize_rcu, %ld "
-                   "expedited, %ld cond_synchronize_rcu, %ld polled",
-                   run->name, T.call_rcu_updates, T.queued, T.run,
-                   T.sync_updates[0], T.sync_updates[1], T.sync_updates[2],
-                   T.sync_updates[3]);
+    g_test_message("%s: %lu call_rcu updates (%lu callbacks queued, %lu "
+                   "run), synchronous updates: %lu synchronize_rcu, %lu "
+                   "expedited, %lu cond_synchronize_rcu, %lu polled",
+                   run->name, torture.cb_updates, torture.queued,
+                   torture.run, torture.sync_updates[0],
+                   torture.sync_updates[1], torture.sync_updates[2],
+                   torture.sync_updates[3]);
     report_stats(run->name, &before, &after);
 
-    g_assert_cmpint(T.errors, ==, 0);
-    g_assert_cmpint(T.call_rcu_updates, >, 0);
-    g_assert_cmpint(T.sync_updates[0] + T.sync_updates[1] +
-                    T.sync_updates[2] + T.sync_updates[3], >, 0);
+    g_assert_cmpint(torture.errors, ==, 0);
+    g_assert_cmpuint(torture.cb_updates, >, 0);
+    g_assert_cmpuint(torture.sync_updates[0] + torture.sync_updates[1] +
+                     torture.sync_updates[2] + torture.sync_updates[3], >, 0);
     g_assert_cmpuint(after.grace_periods, >, before.grace_periods);
     if (nchurn) {
         g_assert_cmpint(T.churn_threads, >, 0);
@@ -668,8 +393,6 @@ static void test_torture(gconstpointer data)
     g_rand_free(sync_rng);
     g_free(readers);
     g_free(churners);
-    qemu_mutex_destroy(&T.update_lock);
-    qemu_mutex_destroy(&T.grave_lock);
 }
 
 int main(int argc, char **argv)
