@@ -32,6 +32,8 @@ typedef struct BenchNode {
     BenchCounter *done;
 } BenchNode;
 
+G_STATIC_ASSERT(sizeof(BenchNode) == BENCH_NODE_SIZE);
+
 /*
  * Built with BENCH_ANCHOR (tests/bench/anchors.sh), this file drives
  * QEMU's own util/rcu.c and include/qemu/rcu.h instead: BENCH_ANCHOR is
@@ -212,6 +214,17 @@ static uint64_t qr_kickable_reader_loop(const bool *stop, bool *inside)
     return kicks;
 }
 
+static void qr_stuck_reader(const bool *stop, bool *inside)
+{
+    rcu_read_lock();
+    /* Pairs with the harness's acquire before it queues callbacks. */
+    qatomic_store_release(inside, true);
+    while (!bench_stopped(stop)) {
+        g_usleep(1000);
+    }
+    rcu_read_unlock();
+}
+
 #ifndef BENCH_ANCHOR
 static void qr_json_uint(JsonBuilder *b, const char *name, uint64_t v)
 {
@@ -273,4 +286,5 @@ const BenchFlavour bench_qemu_rcu = {
     .enqueue = qr_enqueue,
     .barrier = qr_barrier,
     .kickable_reader_loop = qr_kickable_reader_loop,
+    .stuck_reader = qr_stuck_reader,
 };

@@ -46,6 +46,14 @@ void bench_counter_wait(BenchCounter *c);
  */
 void bench_prefault(void *p, size_t size);
 
+/*
+ * The size of every flavour's callback object: its struct rcu_head (two
+ * pointers in qemu-rcu, QEMU and liburcu alike) and one pointer, so that
+ * the memory rows compare the libraries and not the objects.  Each
+ * flavour checks it at build time.
+ */
+#define BENCH_NODE_SIZE (3 * sizeof(void *))
+
 int64_t bench_now_ns(void);
 /* Busy-waits for @ns nanoseconds (the body of a read-side section). */
 void bench_spin_ns(int64_t ns);
@@ -110,6 +118,14 @@ typedef struct BenchFlavour {
      * a grace period with the stuck reader never ends.
      */
     bool kick_in_grace_period;
+
+    /*
+     * A reader that holds back every grace period: enters a critical
+     * section (QSBR: goes online and reports no quiescent state), then
+     * sets *inside with a release store and sleeps, inside, until *stop.
+     * It has no force_rcu notifier, so nothing makes it leave earlier.
+     */
+    void (*stuck_reader)(const bool *stop, bool *inside);
 
     /* Optional: appends library statistics to the report (JSON object). */
     char *(*stats_json)(void);

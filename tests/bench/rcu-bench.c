@@ -119,12 +119,16 @@ typedef struct BenchParams {
     int section_ns;
     int gap_us;
     int rounds;
+    int memory_threads;
+    int memory_callbacks;
+    char *memory_child;
 } BenchParams;
 
 static BenchParams params = {
     .threads = -1, .read_ms = -1, .sync_samples = -1, .max_ms = -1,
     .callbacks = -1, .repeat = -1, .latency_samples = -1,
     .stall_samples = -1, .section_ns = -1, .gap_us = -1, .rounds = -1,
+    .memory_threads = -1, .memory_callbacks = -1,
 };
 
 /* ------------------------------------------------------------------ */
@@ -256,6 +260,8 @@ typedef struct Row {
     double v[FL_COUNT];
     /* The library has no such feature: "n/a" rather than "-". */
     bool na[FL_COUNT];
+    /* Values within the measurement's resolution of 0: no ratios. */
+    bool no_ratio;
 } Row;
 
 static GPtrArray *rows;
@@ -323,6 +329,7 @@ typedef enum WorkerKind {
     W_SECTION,
     W_ENQUEUE,
     W_KICKABLE,
+    W_STUCK,
 } WorkerKind;
 
 typedef struct Worker {
@@ -374,6 +381,9 @@ static void *worker_fn(void *opaque)
         break;
     case W_KICKABLE:
         w->result = w->fl->kickable_reader_loop(w->stop, &w->running);
+        break;
+    case W_STUCK:
+        w->fl->stuck_reader(w->stop, &w->running);
         break;
     }
     w->t1 = w->kind == W_READ ? thread_cpu_ns() : bench_now_ns();
@@ -858,6 +868,310 @@ static void run_forcing(void)
 }
 
 /* ------------------------------------------------------------------ */
+/*
+ * Memory.  Each figure is taken in a fresh child process per column
+ * (this executable again, with --memory-child), so that no column
+ * inherits another's cached thread stacks or heap, and the anchors,
+ * built from this file, do the same in theirs.
+ */
+
+/* The idle threads' stacks: small and the same for every column. */
+#define MEMORY_STACK_SIZE (64 * 1024)
+
+/* VmRSS of this process in KiB, from /proc/self/status. */
+static long vmrss_kib(void)
+{
+    g_autofree char *text = NULL;
+    const char *p;
+
+    if (!g_file_get_contents("/proc/self/status", &text, NULL, NULL) ||
+        !(p = strstr(text, "\nVmRSS:"))) {
+        fprintf(stderr, "qemu-rcu-bench: no VmRSS in /proc/self/status\n");
+        exit(1);
+    }
+    return strtol(p + strlen("\nVmRSS:"), NULL, 10);
+}
+
+/* The idle population: threads parked until released. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t all_parked;
+    pthread_cond_t go;
+    int parked, target;
+    bool release;
+} park = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .all_parked = PTHREAD_COND_INITIALIZER,
+    .go = PTHREAD_COND_INITIALIZER,
+};
+
+/* @opaque: the flavour to register with, or NULL to stay unregistered. */
+static void *parked_thread(void *opaque)
+{
+    const BenchFlavour *fl = opaque;
+
+    if (fl) {
+        fl->thread_init();
+    }
+    pthread_mutex_lock(&park.lock);
+    if (++park.parked == park.target) {
+        pthread_cond_signal(&park.all_parked);
+    }
+    while (!park.release) {
+        pthread_cond_wait(&park.go, &park.lock);
+    }
+    pthread_mutex_unlock(&park.lock);
+    if (fl) {
+        fl->thread_exit();
+    }
+    return NULL;
+}
+
+static void *register_once_thread(void *opaque)
+{
+    const BenchFlavour *fl = opaque;
+
+    fl->thread_init();
+    fl->thread_exit();
+    return NULL;
+}
+
+static pthread_t memory_thread_start(pthread_attr_t *attr,
+                                     void *(*fn)(void *), void *arg)
+{
+    pthread_t t;
+    int err = pthread_create(&t, attr, fn, arg);
+
+    if (err) {
+        fprintf(stderr, "qemu-rcu-bench: pthread_create: %s\n",
+                strerror(err));
+        exit(1);
+    }
+    return t;
+}
+
+/*
+ * RSS before and after starting params.memory_threads threads that
+ * (if @fl) register and then block outside any critical section.
+ */
+static void memory_threads(const BenchFlavour *fl, long *rss)
+{
+    int n = params.memory_threads;
+    g_autofree pthread_t *t = g_new(pthread_t, n);
+    pthread_attr_t attr;
+
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, MEMORY_STACK_SIZE);
+    /*
+     * Both children of a column (registered or not) first run one thread
+     * that registers and unregisters, so that the code of both paths is
+     * paged in before the baseline in either.
+     */
+    pthread_join(memory_thread_start(&attr, register_once_thread,
+                                     (void *)fl), NULL);
+    park.target = n;
+    rss[0] = vmrss_kib();
+    for (int i = 0; i < n; i++) {
+        t[i] = memory_thread_start(&attr, parked_thread,
+                                   !strcmp(params.memory_child,
+                                           "threads-registered") ?
+                                   (void *)fl : NULL);
+    }
+    pthread_mutex_lock(&park.lock);
+    while (park.parked < n) {
+        pthread_cond_wait(&park.all_parked, &park.lock);
+    }
+    pthread_mutex_unlock(&park.lock);
+    rss[1] = vmrss_kib();
+
+    pthread_mutex_lock(&park.lock);
+    park.release = true;
+    pthread_cond_broadcast(&park.go);
+    pthread_mutex_unlock(&park.lock);
+    for (int i = 0; i < n; i++) {
+        pthread_join(t[i], NULL);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+/*
+ * RSS before and after allocating params.memory_callbacks callback
+ * objects, and once they are queued, while a stuck reader keeps all of
+ * them from running.  Fails if any ran before the reader left.
+ */
+static void memory_callbacks(const BenchFlavour *fl, long *rss)
+{
+    size_t n = params.memory_callbacks;
+    BenchCounter done;
+    uint64_t ran;
+    void *cbs;
+    bool stop;
+    Worker *w;
+
+    /* The call_rcu thread and anything created on first use. */
+    bench_counter_init(&done);
+    cbs = fl->alloc_callbacks(1);
+    bench_counter_reset(&done, 1);
+    fl->enqueue(cbs, 0, 1, &done);
+    bench_counter_wait(&done);
+    fl->free_callbacks(cbs);
+
+    w = background_start(fl, W_STUCK, &stop);
+    /*
+     * Pairs with the reader's release store: its critical section began
+     * before anything below, so every grace period these callbacks need
+     * waits for it.
+     */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    rss[0] = vmrss_kib();
+    cbs = fl->alloc_callbacks(n);
+    rss[1] = vmrss_kib();
+    bench_counter_reset(&done, n);
+    fl->enqueue(cbs, 0, n, &done);
+    rss[2] = vmrss_kib();
+    ran = __atomic_load_n(&done.count, __ATOMIC_ACQUIRE);
+    background_stop(w);
+    bench_counter_wait(&done);
+    bench_counter_destroy(&done);
+    fl->free_callbacks(cbs);
+    if (ran) {
+        fprintf(stderr, "qemu-rcu-bench: %s ran %" PRIu64 " of %zu "
+                "callbacks while a reader stayed in its critical section\n",
+                fl->name, ran, n);
+        exit(1);
+    }
+}
+
+/*
+ * The child's side: the scenario params.memory_child for the one
+ * flavour selected with --only; prints "memory" and the RSS readings
+ * in KiB on stdout.
+ */
+static int memory_child_main(void)
+{
+    const BenchFlavour *fl = NULL;
+    long rss[3] = { 0, 0, 0 };
+
+    for (int f = 0; f < FL_COUNT; f++) {
+        if (flavours[f]) {
+            if (fl) {
+                fprintf(stderr, "qemu-rcu-bench: --memory-child wants one "
+                        "flavour (--only)\n");
+                return 2;
+            }
+            fl = flavours[f];
+        }
+    }
+    if (!fl) {
+        fprintf(stderr, "qemu-rcu-bench: --memory-child: no flavour\n");
+        return 2;
+    }
+    /* A scenario that hangs fails its column rather than the whole run. */
+    alarm(600);
+    fl->main_init();
+    if (!strcmp(params.memory_child, "threads-registered") ||
+        !strcmp(params.memory_child, "threads-unregistered")) {
+        memory_threads(fl, rss);
+    } else if (!strcmp(params.memory_child, "callbacks")) {
+        memory_callbacks(fl, rss);
+    } else {
+        fprintf(stderr, "qemu-rcu-bench: unknown --memory-child '%s'\n",
+                params.memory_child);
+        return 2;
+    }
+    printf("memory %ld %ld %ld\n", rss[0], rss[1], rss[2]);
+    return 0;
+}
+
+/* Runs @scenario for column @f in a child; false if it failed. */
+static bool memory_child(int f, const char *scenario, long *rss)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *out = NULL;
+    int status;
+
+    g_ptr_array_add(argv, g_strdup("/proc/self/exe"));
+    g_ptr_array_add(argv, g_strdup_printf("--only=%s", flavour_names[f]));
+    g_ptr_array_add(argv, g_strdup_printf("--memory-child=%s", scenario));
+    g_ptr_array_add(argv, g_strdup_printf("--memory-threads=%d",
+                                          params.memory_threads));
+    g_ptr_array_add(argv, g_strdup_printf("--memory-callbacks=%d",
+                                          params.memory_callbacks));
+    if (params.no_pin) {
+        g_ptr_array_add(argv, g_strdup("--no-pin"));
+    }
+    g_ptr_array_add(argv, NULL);
+    fflush(stdout);
+    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT,
+                      NULL, NULL, &out, NULL, &status, &err) ||
+        !g_spawn_check_wait_status(status, &err)) {
+        fprintf(stderr, "qemu-rcu-bench: %s: memory scenario %s failed: "
+                "%s\n", flavour_names[f], scenario, err->message);
+        return false;
+    }
+    if (sscanf(out, "memory %ld %ld %ld", &rss[0], &rss[1], &rss[2]) != 3) {
+        fprintf(stderr, "qemu-rcu-bench: %s: memory scenario %s gave no "
+                "result\n", flavour_names[f], scenario);
+        return false;
+    }
+    return true;
+}
+
+/* False if a column's scenario failed. */
+static bool run_memory(void)
+{
+    g_autofree char *nt = format_count(params.memory_threads);
+    g_autofree char *nc = format_count(params.memory_callbacks);
+    Row *unreg, *reg, *per_thread, *cb, *per_cb;
+    bool ok = true;
+
+    if (params.memory_threads <= 0 || params.memory_callbacks <= 0) {
+        return true;
+    }
+    unreg = row_new("memory_threads_unregistered_kib", "KiB",
+                    "RSS growth, %s threads not registered", nt);
+    reg = row_new("memory_threads_registered_kib", "KiB",
+                  "RSS growth, %s registered threads", nt);
+    per_thread = row_new("memory_per_registered_thread_bytes", "B",
+                         "RSS per registered thread beyond the thread");
+    cb = row_new("memory_callbacks_mib", "MiB",
+                 "RSS growth, %s queued callbacks", nc);
+    per_cb = row_new("memory_per_queued_callback_bytes", "B",
+                     "RSS per queued callback beyond the object");
+    /*
+     * The first row is the threads' own cost, which differs only with
+     * the executable's static TLS; the per-item rows are within a few
+     * bytes of 0 for most columns.  Ratios of those would mislead.
+     */
+    unreg->no_ratio = per_thread->no_ratio = per_cb->no_ratio = true;
+
+    for (int f = 0; f < FL_COUNT; f++) {
+        long u[3], r[3], c[3];
+
+        if (!flavours[f]) {
+            continue;
+        }
+        fprintf(stderr, "qemu-rcu-bench: memory, %s...\n",
+                flavours[f]->name);
+        if (!memory_child(f, "threads-unregistered", u) ||
+            !memory_child(f, "threads-registered", r) ||
+            !memory_child(f, "callbacks", c)) {
+            ok = false;
+            continue;
+        }
+        unreg->v[f] = u[1] - u[0];
+        reg->v[f] = r[1] - r[0];
+        per_thread->v[f] = (double)(reg->v[f] - unreg->v[f]) * 1024 /
+                           params.memory_threads;
+        cb->v[f] = (c[2] - c[0]) / 1024.0;
+        per_cb->v[f] = (double)(c[2] - c[1]) * 1024 /
+                       params.memory_callbacks;
+    }
+    return ok;
+}
+
+/* ------------------------------------------------------------------ */
 /* Output. */
 
 static char *format_value(const Row *r, int f)
@@ -974,6 +1288,12 @@ static const char *const ratio_heads[2][NRATIOS] = {
 
 static void row_ratios(const Row *r, double *q)
 {
+    if (r->no_ratio) {
+        for (int k = 0; k < NRATIOS; k++) {
+            q[k] = NAN;
+        }
+        return;
+    }
     q[0] = ratio_fences_vs_qemu(r);
     q[1] = ratio_membarrier_vs_qemu(r);
     q[2] = ratio_default_vs_debian_qemu(r);
@@ -1090,6 +1410,10 @@ static char *run_json(void)
     bench_json_int(b, "gap_us", params.gap_us);
     bench_json_int(b, "rounds", params.rounds);
     bench_json_bool(b, "pinned", !params.no_pin);
+    bench_json_int(b, "memory_threads", params.memory_threads);
+    bench_json_int(b, "memory_stack_kib", MEMORY_STACK_SIZE / 1024);
+    bench_json_int(b, "memory_callbacks", params.memory_callbacks);
+    bench_json_int(b, "callback_object_bytes", BENCH_NODE_SIZE);
     json_builder_end_object(b);
 
     json_builder_set_member_name(b, "flavours");
@@ -1238,6 +1562,10 @@ static void print_header(void)
            params.max_ms, params.callbacks, params.repeat,
            params.latency_samples, params.gap_us, params.stall_samples,
            params.section_ns);
+    printf("memory: %d idle threads with %d KiB stacks, %d queued "
+           "callbacks of %zu bytes, each in a fresh process\n",
+           params.memory_threads, MEMORY_STACK_SIZE / 1024,
+           params.memory_callbacks, BENCH_NODE_SIZE);
     for (int f = 0; f < FL_COUNT; f++) {
         if (f < FL_QEMU || f == FL_FENCES) {
             continue;
@@ -1310,6 +1638,10 @@ static bool run_child(const char *exe, bool fences, int into)
                                           params.section_ns));
     g_ptr_array_add(argv, g_strdup_printf("--gap-us=%d", params.gap_us));
     g_ptr_array_add(argv, g_strdup_printf("--rounds=%d", params.rounds));
+    g_ptr_array_add(argv, g_strdup_printf("--memory-threads=%d",
+                                          params.memory_threads));
+    g_ptr_array_add(argv, g_strdup_printf("--memory-callbacks=%d",
+                                          params.memory_callbacks));
     if (params.no_pin) {
         g_ptr_array_add(argv, g_strdup("--no-pin"));
     }
@@ -1422,6 +1754,16 @@ int main(int argc, char **argv)
           "qemu-10.0-membarrier, qemu-10.2-membarrier) by running PATH, "
           "qemu-rcu-bench built against that QEMU's rcu.c "
           "(tests/bench/anchors.sh); repeatable", "NAME=PATH" },
+        { "memory-threads", 0, 0, G_OPTION_ARG_INT, &params.memory_threads,
+          "Idle threads of the memory rows, 0 = no memory rows (1024; "
+          "quick 256)", "N" },
+        { "memory-callbacks", 0, 0, G_OPTION_ARG_INT,
+          &params.memory_callbacks,
+          "Queued callbacks of the memory rows, 0 = no memory rows "
+          "(1000000; quick 100000)", "N" },
+        { "memory-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING,
+          &params.memory_child, "Internal: run one memory scenario",
+          "SCENARIO" },
         { "json-run", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
           &params.json_run_file, "Internal: write this run's JSON object",
           "FILE" },
@@ -1450,6 +1792,8 @@ int main(int argc, char **argv)
     set_default(&params.section_ns, 1000, 1000);
     set_default(&params.gap_us, 2000, 200);
     set_default(&params.rounds, 5, 1);
+    set_default(&params.memory_threads, 1024, 256);
+    set_default(&params.memory_callbacks, 1000000, 100000);
     params.threads = MAX(params.threads, 1);
     params.callbacks = MAX(params.callbacks, 2);
     params.repeat = MAX(params.repeat, 1);
@@ -1459,6 +1803,9 @@ int main(int argc, char **argv)
     params.rounds = MAX(params.rounds, 1);
 
     select_flavours();
+    if (params.memory_child) {
+        return memory_child_main();
+    }
     for (int f = 0; f < FL_COUNT; f++) {
         if (flavours[f]) {
             flavours[f]->main_init();
@@ -1479,6 +1826,8 @@ int main(int argc, char **argv)
         cpu_snapshot(&end);
         other_load = cpu_other_load(&cpu_start, &end);
     }
+    /* Child processes: after the load figure, which counts only ours. */
+    columns_ok &= run_memory();
     /* The other columns, one child process each, after our own. */
     if (params.both_modes && !params.json_run_file &&
         qemu_rcu_bench_membarrier() && flavours[FL_QEMU]) {
