@@ -27,6 +27,7 @@ struct VgpuDevice {
     size_t blob_size;
     bool keep_finalized;
     bool force_on_unmap;
+    VgpuTracer *tracer;
     GHashTable *resources;      /* id -> VgpuResource */
     GPtrArray *graveyard;       /* finalized blobs, if keep_finalized */
     struct {
@@ -43,7 +44,11 @@ static void vgpu_hostmem_region_finalize(VgpuRegion *mr)
 {
     VgpuHostmemRegion *vmr = container_of(mr, VgpuHostmemRegion, mr);
     VgpuDevice *dev = vmr->dev;
+    VgpuUnmapTrace *tr = vgpu_trace_current(dev->tracer);
 
+    if (tr) {
+        vgpu_trace_stamp(&tr->finalize_ns);
+    }
     vmr->finish_unmapping = true;
     stat64_add(&dev->stats.finalized, 1);
     vgpu_cmdq_unblock(&dev->cmdq);
@@ -53,7 +58,11 @@ static void vgpu_hostmem_region_finalize(VgpuRegion *mr)
 static void vgpu_device_resume_bh(void *opaque)
 {
     VgpuDevice *dev = opaque;
+    VgpuUnmapTrace *tr = vgpu_trace_current(dev->tracer);
 
+    if (tr) {
+        vgpu_trace_stamp(&tr->bh_ns);
+    }
     stat64_add(&dev->stats.resumes, 1);
     vgpu_cmdq_process(&dev->cmdq);
 }
@@ -97,6 +106,7 @@ static void vgpu_device_unmap_blob(VgpuDevice *dev, VgpuCmd *cmd,
     VgpuResource *res = g_hash_table_lookup(dev->resources,
                                             &cmd->resource_id);
     VgpuHostmemRegion *vmr;
+    VgpuUnmapTrace *tr = vgpu_trace_current(dev->tracer);
 
     if (!res) {
         cmd->error = -ENOENT;
@@ -116,6 +126,10 @@ static void vgpu_device_unmap_blob(VgpuDevice *dev, VgpuCmd *cmd,
     /* Step 1. */
     *suspended = true;
     vgpu_cmdq_block(&dev->cmdq);
+    if (tr) {
+        /* Before any vCPU can be kicked out of the old map. */
+        qatomic_set(&tr->new_gen, vgpu_as_next_gen(dev->as));
+    }
     vgpu_as_del_region(dev->as, &vmr->mr);
     if (dev->force_on_unmap) {
         /*
@@ -131,6 +145,9 @@ static void vgpu_device_unmap_blob(VgpuDevice *dev, VgpuCmd *cmd,
         stat64_add(&dev->stats.force_rcus, 1);
     }
     vgpu_region_unref(&vmr->mr);
+    if (tr) {
+        vgpu_trace_stamp(&tr->step1_ns);
+    }
 }
 
 static void vgpu_device_process_cmd(VgpuCmd *cmd, bool *suspended,
@@ -177,6 +194,11 @@ VgpuDevice *vgpu_device_new(VgpuMainLoop *ml, VgpuAddressSpace *as,
 void vgpu_device_set_force_on_unmap(VgpuDevice *dev, bool force)
 {
     dev->force_on_unmap = force;
+}
+
+void vgpu_device_set_tracer(VgpuDevice *dev, VgpuTracer *tracer)
+{
+    dev->tracer = tracer;
 }
 
 void vgpu_device_free(VgpuDevice *dev)

@@ -23,6 +23,7 @@
 #include "vgpu-cmdq.h"
 #include "vgpu-loop.h"
 #include "vgpu-memory.h"
+#include "vgpu-trace.h"
 
 typedef struct VgpuDevice VgpuDevice;
 
@@ -45,6 +46,8 @@ VgpuDevice *vgpu_device_new(VgpuMainLoop *ml, VgpuAddressSpace *as,
                             size_t blob_size, bool keep_finalized);
 /* Before the first command: UNMAP_BLOB calls force_rcu() after step 1. */
 void vgpu_device_set_force_on_unmap(VgpuDevice *dev, bool force);
+/* Before the first command: stamp unmap traces (vgpu-trace.h). */
+void vgpu_device_set_tracer(VgpuDevice *dev, VgpuTracer *tracer);
 
 /* After every blob is unmapped and the address space destroyed. */
 void vgpu_device_free(VgpuDevice *dev);

@@ -16,6 +16,7 @@ typedef struct VgpuMachine {
     VgpuDevice *dev;
     VgpuVcpu *vcpus;
     QemuThread device_thread;
+    VgpuTracer tracer;
 } VgpuMachine;
 
 void vgpu_config_init(VgpuConfig *cfg)
@@ -90,8 +91,13 @@ static bool vgpu_unmap_blob(VgpuMachine *m, uint64_t id, int64_t *latency)
     const VgpuConfig *cfg = m->cfg;
     /* On the heap: if the unmap hangs, the queue keeps pointing to it. */
     VgpuCmd *cmd = g_new(VgpuCmd, 1);
+    /* Likewise: if it hangs, threads may still stamp it. */
+    VgpuUnmapTrace *tr = cfg->breakdown ? g_new0(VgpuUnmapTrace, 1) : NULL;
 
     vgpu_cmd_init(cmd, VGPU_CMD_UNMAP_BLOB, id);
+    if (tr) {
+        qatomic_set(&m->tracer.current, tr);
+    }
     cmd->submit_ns = vgpu_clock_ns();
     bql_lock();
     vgpu_device_submit_locked(m->dev, cmd);
@@ -115,6 +121,16 @@ static bool vgpu_unmap_blob(VgpuMachine *m, uint64_t id, int64_t *latency)
     }
     *latency = cmd->complete_ns - cmd->submit_ns;
     assert(!cmd->error && cmd->runs == 2);
+    if (tr) {
+        /*
+         * Every stamp of this unmap happened before its completion, which
+         * the event handed over; the next unmap's start none.
+         */
+        qatomic_set(&m->tracer.current, NULL);
+        tr->submit_ns = cmd->submit_ns;
+        tr->complete_ns = cmd->complete_ns;
+        g_ptr_array_add(m->res->traces, tr);
+    }
     vgpu_cmd_destroy(cmd);
     g_free(cmd);
     return true;
@@ -180,6 +196,7 @@ bool vgpu_machine_run(const VgpuConfig *cfg, VgpuResult *res)
 
     memset(res, 0, sizeof(*res));
     res->latency_ns = g_array_new(false, false, sizeof(int64_t));
+    res->traces = g_ptr_array_new_with_free_func(g_free);
     m->cfg = cfg;
     m->res = res;
 
@@ -192,11 +209,17 @@ bool vgpu_machine_run(const VgpuConfig *cfg, VgpuResult *res)
     m->dev = vgpu_device_new(m->ml, &m->as, cfg->region_size,
                              cfg->keep_finalized);
     vgpu_device_set_force_on_unmap(m->dev, cfg->force_on_unmap);
+    if (cfg->breakdown) {
+        vgpu_device_set_tracer(m->dev, &m->tracer);
+    }
 
     m->vcpus = g_new0(VgpuVcpu, cfg->vcpus);
     for (unsigned i = 0; i < cfg->vcpus; i++) {
         vgpu_vcpu_init(&m->vcpus[i], i, &m->as, cfg->kick, cfg->section_ms,
                        cfg->mmio_us);
+        if (cfg->breakdown) {
+            vgpu_vcpu_set_tracer(&m->vcpus[i], &m->tracer);
+        }
     }
     rcu_get_stats(&before);
     for (unsigned i = 0; i < cfg->vcpus; i++) {
@@ -221,6 +244,12 @@ bool vgpu_machine_run(const VgpuConfig *cfg, VgpuResult *res)
         vgpu_vcpu_stop(&m->vcpus[i]);
         vgpu_vcpu_get_stats(&m->vcpus[i], &s);
         vgpu_vcpu_stats_add(&res->vcpu, &s);
+    }
+    vgpu_breakdown_summarize(res->traces, cfg->vcpus, &res->breakdown);
+    if (res->breakdown.order_errors) {
+        fprintf(stderr, "vgpu: %u unmaps have stamps out of order: a "
+                "section that used the old map ended after its callback, "
+                "or a step is missing\n", res->breakdown.order_errors);
     }
 
     bql_lock();
@@ -251,5 +280,9 @@ void vgpu_result_clear(VgpuResult *res)
     if (res->latency_ns) {
         g_array_free(res->latency_ns, true);
         res->latency_ns = NULL;
+    }
+    if (res->traces) {
+        g_ptr_array_free(res->traces, true);
+        res->traces = NULL;
     }
 }

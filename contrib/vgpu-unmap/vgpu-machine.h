@@ -11,6 +11,7 @@
 
 #include "qemu/rcu-ext.h"
 #include "vgpu-stats.h"
+#include "vgpu-trace.h"
 #include "vgpu-vcpu.h"
 
 typedef struct VgpuProgress {
@@ -31,6 +32,7 @@ typedef struct VgpuConfig {
     unsigned bql_hold_us;       /* device keeps the BQL after an unmap */
     bool drain_under_bql;       /* ... and calls drain_call_rcu() with it */
     bool force_on_unmap;        /* UNMAP_BLOB calls force_rcu() */
+    bool breakdown;             /* trace every unmap (vgpu-trace.h) */
     unsigned deadline_ms;
     unsigned hang_ms;           /* an unmap this late counts as hung */
     bool keep_finalized;        /* see vgpu_device_new() */
@@ -61,6 +63,9 @@ typedef struct VgpuResult {
     uint64_t replays;
     uint64_t resumes;
     uint64_t force_rcus;        /* force_rcu() calls by the device */
+    /* With cfg->breakdown: VgpuUnmapTrace * per completed unmap. */
+    GPtrArray *traces;
+    VgpuBreakdown breakdown;
 } VgpuResult;
 
 void vgpu_config_init(VgpuConfig *cfg);

@@ -188,6 +188,12 @@ uint64_t vgpu_as_del_region(VgpuAddressSpace *as, VgpuRegion *r)
     return vgpu_as_publish(as, view);
 }
 
+uint64_t vgpu_as_next_gen(VgpuAddressSpace *as)
+{
+    assert(bql_locked());
+    return as->next_gen + 1;
+}
+
 void vgpu_as_add_user(VgpuAddressSpace *as, VgpuFlatView **slot)
 {
     g_ptr_array_add(as->users, slot);

@@ -86,6 +86,9 @@ void vgpu_as_destroy(VgpuAddressSpace *as);
 uint64_t vgpu_as_add_region(VgpuAddressSpace *as, VgpuRegion *r);
 uint64_t vgpu_as_del_region(VgpuAddressSpace *as, VgpuRegion *r);
 
+/* The generation the next published view will get; needs the BQL. */
+uint64_t vgpu_as_next_gen(VgpuAddressSpace *as);
+
 /* Only before readers start. */
 void vgpu_as_add_user(VgpuAddressSpace *as, VgpuFlatView **slot);
 

@@ -12,7 +12,7 @@
 bool vgpu_result_ok(const VgpuResult *r)
 {
     return !r->hung && !r->missed_deadline && !r->vcpu.violations &&
-           !r->finalize_errors;
+           !r->finalize_errors && !r->breakdown.order_errors;
 }
 
 static double ms(int64_t ns)
@@ -30,6 +30,12 @@ static void add_ms(JsonBuilder *b, const char *name, int64_t ns)
 {
     json_builder_set_member_name(b, name);
     json_builder_add_double_value(b, ms(ns));
+}
+
+static void add_us(JsonBuilder *b, const char *name, int64_t ns)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_add_double_value(b, ns / 1e3);
 }
 
 static void add_bool(JsonBuilder *b, const char *name, bool v)
@@ -55,6 +61,7 @@ static void build_config(JsonBuilder *b, const VgpuConfig *cfg)
     add_bool(b, "drain_under_bql", cfg->drain_under_bql);
     add_int(b, "region_size", cfg->region_size);
     add_int(b, "deadline_ms", cfg->deadline_ms);
+    add_bool(b, "breakdown", cfg->breakdown);
     json_builder_end_object(b);
 }
 
@@ -116,7 +123,93 @@ static void build_counters(JsonBuilder *b, const VgpuResult *r)
     json_builder_end_object(b);
 }
 
-static void build_run(JsonBuilder *b, const VgpuResult *r, bool force)
+static void build_latency_us(JsonBuilder *b, const char *name,
+                             const VgpuLatency *l)
+{
+    begin_object(b, name);
+    add_int(b, "count", l->count);
+    if (l->count) {
+        add_us(b, "min", l->min_ns);
+        add_us(b, "p50", l->p50_ns);
+        add_us(b, "p90", l->p90_ns);
+        add_us(b, "p99", l->p99_ns);
+        add_us(b, "max", l->max_ns);
+        add_us(b, "mean", l->mean_ns);
+    }
+    json_builder_end_object(b);
+}
+
+/* Instants from each unmap's submission in us, 0 when not seen. */
+static void add_stamps_us(JsonBuilder *b, const char *name, int64_t submit,
+                          const int64_t *stamps, unsigned n)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_begin_array(b);
+    for (unsigned i = 0; i < n; i++) {
+        int64_t t = qatomic_read(&stamps[i]);
+
+        if (t) {
+            json_builder_add_double_value(b, (t - submit) / 1e3);
+        } else {
+            json_builder_add_null_value(b);
+        }
+    }
+    json_builder_end_array(b);
+}
+
+static void build_breakdown(JsonBuilder *b, const VgpuConfig *cfg,
+                            const VgpuResult *r)
+{
+    const VgpuBreakdown *bd = &r->breakdown;
+    unsigned vcpus = MIN(cfg->vcpus, VGPU_TRACE_MAX_VCPUS);
+
+    begin_object(b, "breakdown_us");
+    add_int(b, "order_errors", bd->order_errors);
+    begin_object(b, "from_submission");
+    for (int e = 0; e < VGPU_EV_COUNT; e++) {
+        build_latency_us(b, vgpu_trace_event_keys[e], &bd->event[e]);
+    }
+    json_builder_end_object(b);
+    begin_object(b, "stages");
+    for (int s = 0; s < VGPU_ST_COUNT; s++) {
+        build_latency_us(b, vgpu_trace_stage_keys[s], &bd->stage[s]);
+    }
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "vcpus");
+    json_builder_begin_array(b);
+    for (unsigned i = 0; i < vcpus; i++) {
+        json_builder_begin_object(b);
+        build_latency_us(b, "notified", &bd->notified[i]);
+        build_latency_us(b, "left", &bd->left[i]);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    /* Every unmap's instants, in completion order. */
+    json_builder_set_member_name(b, "unmaps");
+    json_builder_begin_array(b);
+    for (guint k = 0; r->traces && k < r->traces->len; k++) {
+        const VgpuUnmapTrace *t = g_ptr_array_index(r->traces, k);
+        const int64_t *one[] = {
+            &t->step1_ns, &t->finalize_ns, &t->bh_ns, &t->complete_ns,
+        };
+        static const char *const names[] = {
+            "step1", "finalize", "bh", "complete",
+        };
+
+        json_builder_begin_object(b);
+        for (unsigned j = 0; j < G_N_ELEMENTS(one); j++) {
+            add_stamps_us(b, names[j], t->submit_ns, one[j], 1);
+        }
+        add_stamps_us(b, "notified", t->submit_ns, t->notified_ns, vcpus);
+        add_stamps_us(b, "left", t->submit_ns, t->left_ns, vcpus);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+}
+
+static void build_run(JsonBuilder *b, const VgpuConfig *cfg,
+                      const VgpuResult *r, bool force)
 {
     json_builder_begin_object(b);
     add_bool(b, "force_on_unmap", force);
@@ -126,6 +219,9 @@ static void build_run(JsonBuilder *b, const VgpuResult *r, bool force)
     add_ms(b, "elapsed_ms", r->elapsed_ns);
     build_latency(b, r);
     build_counters(b, r);
+    if (cfg->breakdown) {
+        build_breakdown(b, cfg, r);
+    }
     add_bool(b, "ok", vgpu_result_ok(r));
     json_builder_end_object(b);
 }
@@ -156,7 +252,7 @@ bool vgpu_report_json(const char *path, const VgpuConfig *cfg,
     json_builder_set_member_name(b, "runs");
     json_builder_begin_array(b);
     for (unsigned i = 0; i < nruns; i++) {
-        build_run(b, &runs[i], force_on_unmap[i]);
+        build_run(b, cfg, &runs[i], force_on_unmap[i]);
         ok = ok && vgpu_result_ok(&runs[i]);
     }
     json_builder_end_array(b);

@@ -254,6 +254,50 @@ static void print_compare_table(const VgpuConfig *cfg, const VgpuResult *r)
            (r[0].elapsed_ns + r[1].elapsed_ns) / 1e9);
 }
 
+static void print_breakdown_row(const char *label, const VgpuLatency *l)
+{
+    if (!l->count) {
+        printf("  %-46s%6u %9s\n", label, 0, "not seen");
+        return;
+    }
+    printf("  %-46s%6u %9.1f %9.1f %9.1f %9.1f %9.1f\n", label, l->count,
+           l->min_ns / 1e3, l->p50_ns / 1e3, l->p90_ns / 1e3,
+           l->p99_ns / 1e3, l->max_ns / 1e3);
+}
+
+/* Per-vCPU rows only for a few vCPUs; the JSON has them all. */
+#define BREAKDOWN_VCPU_ROWS 4
+
+/* --breakdown: where each unmap's time went (vgpu-trace.h). */
+static void print_breakdown(const char *title, const VgpuResult *r)
+{
+    const VgpuBreakdown *b = &r->breakdown;
+    double load[3] = { 0, 0, 0 };
+
+    getloadavg(load, 3);
+    printf("\nunmap breakdown%s%s, us, load average %.2f\n",
+           title ? ": " : "", title ? title : "", load[0]);
+    printf("  %-46s%6s %9s %9s %9s %9s %9s\n", "from the submission to ...",
+           "n", "min", "p50", "p90", "p99", "max");
+    for (int e = 0; e < VGPU_EV_COUNT; e++) {
+        print_breakdown_row(vgpu_trace_event_names[e], &b->event[e]);
+    }
+    for (unsigned i = 0; b->vcpus <= BREAKDOWN_VCPU_ROWS && i < b->vcpus;
+         i++) {
+        g_autofree char *n = g_strdup_printf("vcpu%u's notifier ran", i);
+        g_autofree char *l = g_strdup_printf("vcpu%u left its section", i);
+
+        print_breakdown_row(n, &b->notified[i]);
+        print_breakdown_row(l, &b->left[i]);
+    }
+    printf("  %-46s\n", "stages");
+    for (int s = 0; s < VGPU_ST_COUNT; s++) {
+        print_breakdown_row(vgpu_trace_stage_names[s], &b->stage[s]);
+    }
+    printf("  unmaps with stamps out of order (must be 0)  %6u\n",
+           b->order_errors);
+}
+
 /*
  * The table on standard output, unless a report goes there; then the
  * JSON and CSV files.  False if a file could not be written.
@@ -270,6 +314,12 @@ static bool write_reports(const VgpuConfig *cfg, const VgpuResult *res,
             print_compare_table(cfg, res);
         } else {
             print_table(cfg, res);
+        }
+        if (cfg->breakdown) {
+            print_breakdown(compare ? "call_rcu() only" : NULL, &res[0]);
+        }
+        if (cfg->breakdown && compare) {
+            print_breakdown("+ force_rcu()", &res[1]);
         }
     }
     fflush(stdout);
@@ -294,7 +344,7 @@ int main(int argc, char **argv)
     gdouble duration = 0;
     gboolean no_kick = false, drain = false;
     g_autofree char *json = NULL, *csv = NULL;
-    gboolean force_on_unmap = false, compare = false;
+    gboolean force_on_unmap = false, compare = false, breakdown = false;
     g_autofree char *size_str = NULL;
     g_autoptr(GError) err = NULL;
     g_autoptr(GOptionContext) ctx = NULL;
@@ -337,6 +387,10 @@ int main(int argc, char **argv)
         { "compare-force", 0, 0, G_OPTION_ARG_NONE, &compare,
           "run the workload twice, without then with --force-on-unmap, "
           "and compare the unmap latencies", NULL },
+        { "breakdown", 0, 0, G_OPTION_ARG_NONE, &breakdown,
+          "timestamp each stage of every unmap (step 1, each vCPU's "
+          "notifier and exit, the callback, the resume BH, completion) "
+          "and print their percentiles", NULL },
         { "deadline", 0, 0, G_OPTION_ARG_INT, &deadline_ms,
           "fail if an unmap takes longer (default 1000)", "MS" },
         { "stall-ms", 0, 0, G_OPTION_ARG_INT, &stall_ms,
@@ -393,6 +447,7 @@ int main(int argc, char **argv)
     cfg.bql_hold_us = hold_us;
     cfg.drain_under_bql = drain;
     cfg.force_on_unmap = force_on_unmap && !compare;
+    cfg.breakdown = breakdown;
     cfg.deadline_ms = deadline_ms;
     cfg.hang_ms = MAX(cfg.hang_ms, 10 * cfg.deadline_ms);
 

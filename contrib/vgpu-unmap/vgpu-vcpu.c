@@ -16,9 +16,40 @@
 static void vgpu_vcpu_force_rcu(Notifier *n, void *data)
 {
     VgpuVcpu *cpu = container_of(n, VgpuVcpu, force_rcu);
+    VgpuUnmapTrace *tr = vgpu_trace_current(cpu->tracer);
 
+    if (tr) {
+        vgpu_trace_stamp(&tr->notified_ns[cpu->index]);
+    }
     stat64_add(&cpu->stats.kicks, 1);
-    qatomic_set(&cpu->exit_request, true);
+    /* Release: pairs with the acquire in vgpu_vcpu_trace_exit(). */
+    qatomic_store_release(&cpu->exit_request, true);
+}
+
+/*
+ * With --breakdown: stamps the unmap in flight if its grace period had
+ * to wait for this section: the section used a map that still contains
+ * the blob, or the grace period kicked the vCPU out of it (a section
+ * that began between the publication and the grace period's start).
+ * The unmap stores new_gen before anybody is kicked; the acquire pairs
+ * with the notifier's release store of exit_request.
+ */
+static void vgpu_vcpu_trace_exit(VgpuVcpu *cpu, VgpuFlatView *view,
+                                 bool kicked)
+{
+    VgpuUnmapTrace *tr = vgpu_trace_current(cpu->tracer);
+    bool old_map;
+
+    smp_mb_acquire();
+    if (!tr) {
+        return;
+    }
+    old_map = view->gen < qatomic_read(&tr->new_gen);
+    if ((old_map ||
+         (kicked && qatomic_read(&tr->notified_ns[cpu->index]))) &&
+        vgpu_trace_stamp(&tr->left_ns[cpu->index])) {
+        qatomic_set(&tr->left_old_map[cpu->index], old_map);
+    }
 }
 
 /* A device register access: TCG holds the BQL for MMIO. */
@@ -84,6 +115,9 @@ static void vgpu_vcpu_exec(VgpuVcpu *cpu)
         }
     }
 
+    if (cpu->tracer) {
+        vgpu_vcpu_trace_exit(cpu, view, kicked);
+    }
     qatomic_set(&cpu->in_use, NULL);
     rcu_read_unlock();
 
@@ -143,6 +177,12 @@ void vgpu_vcpu_init(VgpuVcpu *cpu, unsigned index, VgpuAddressSpace *as,
     cpu->section_ns = (int64_t)section_ms * 1000000;
     cpu->mmio_interval_ns = (int64_t)mmio_us * 1000;
     vgpu_as_add_user(as, &cpu->in_use);
+}
+
+void vgpu_vcpu_set_tracer(VgpuVcpu *cpu, VgpuTracer *tracer)
+{
+    assert(cpu->index < VGPU_TRACE_MAX_VCPUS);
+    cpu->tracer = tracer;
 }
 
 void vgpu_vcpu_start(VgpuVcpu *cpu)

@@ -22,6 +22,7 @@
 #include "qemu/stats64.h"
 #include "qemu/thread.h"
 #include "vgpu-memory.h"
+#include "vgpu-trace.h"
 
 typedef struct VgpuVcpuStats {
     uint64_t sections;          /* read-side critical sections entered */
@@ -46,6 +47,8 @@ typedef struct VgpuVcpu {
     int64_t section_ns;         /* leave on its own after this; 0: never */
     int64_t mmio_interval_ns;   /* 0: no MMIO */
 
+    VgpuTracer *tracer;         /* NULL unless --breakdown */
+
     QemuThread thread;
     Notifier force_rcu;
     bool exit_request;
@@ -63,6 +66,8 @@ typedef struct VgpuVcpu {
 /* Before any reader runs: registers the vCPU's map slot with @as. */
 void vgpu_vcpu_init(VgpuVcpu *cpu, unsigned index, VgpuAddressSpace *as,
                     bool use_notifier, unsigned section_ms, unsigned mmio_us);
+/* Before vgpu_vcpu_start(): stamp unmap traces (vgpu-trace.h). */
+void vgpu_vcpu_set_tracer(VgpuVcpu *cpu, VgpuTracer *tracer);
 void vgpu_vcpu_start(VgpuVcpu *cpu);
 void vgpu_vcpu_stop(VgpuVcpu *cpu);
 
