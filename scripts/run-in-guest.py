@@ -38,6 +38,9 @@ CACHE = os.path.join(os.environ.get('QEMU_RCU_CACHE',
 # The i386 loader and C library directories of Debian's libc6-i386.
 LIBC_DIRS = ['/lib32', '/usr/lib32']
 LOADER = '/lib/ld-linux.so.2'
+# Loaded with dlopen(), so no DT_NEEDED names it: glibc's pthread_exit()
+# and pthread_cancel() need it to unwind.
+DLOPENED = ['libgcc_s.so.1']
 RESULT = re.compile(r'^@@result (\S+) (\d+) (\d+) (-?\d+)$')
 
 
@@ -213,6 +216,12 @@ def main():
     for d in ('proc', 'sys', 'dev', 'tmp'):
         cpio.dirs(f'/{d}/x')
     cpio.host(LOADER)
+    for lib in DLOPENED:
+        found = [os.path.join(d, lib) for d in LIBC_DIRS
+                 if os.path.exists(os.path.join(d, lib))]
+        if not found:
+            raise SystemExit(f'run-in-guest: {lib} not found in {LIBC_DIRS}')
+        cpio.host(found[0])
     for t in tests:
         exe = t['cmd'][0]
         cpio.host(exe)
