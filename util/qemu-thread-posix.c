@@ -379,12 +379,19 @@ bool qemu_event_timedwait(QemuEvent *ev, int ms)
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Per thread, so that registering an exit notifier (every
+ * rcu_register_thread() does) allocates nothing: a thread's first
+ * malloc() costs it glibc's per-thread cache, about 700 bytes.  Thread
+ * storage outlives the key destructors that run the list.
+ */
+static __thread NotifierList exit_notifiers;
+
 static void run_exit_notifiers(void *opaque)
 {
     NotifierList *list = opaque;
 
     notifier_list_notify(list, NULL);
-    g_free(list);
 }
 
 static void exit_key_init(void)
@@ -395,16 +402,13 @@ static void exit_key_init(void)
 
 void qemu_thread_atexit_add(Notifier *notifier)
 {
-    NotifierList *list;
-
     pthread_once(&exit_key_once, exit_key_init);
-    list = pthread_getspecific(exit_key);
-    if (!list) {
-        list = g_new0(NotifierList, 1);
-        notifier_list_init(list);
-        pthread_setspecific(exit_key, list);
+    if (!pthread_getspecific(exit_key)) {
+        notifier_list_init(&exit_notifiers);
+        /* Any non-NULL value makes the destructor run at thread exit. */
+        pthread_setspecific(exit_key, &exit_notifiers);
     }
-    notifier_list_add(list, notifier);
+    notifier_list_add(&exit_notifiers, notifier);
 }
 
 void qemu_thread_atexit_remove(Notifier *notifier)
