@@ -21,7 +21,7 @@
 #               run record/replay cycles with every build (replay.py); no
 #               drop-in cycle may fail, stock failures are reported
 #   --guest     also boot Debian's x86_64 cloud kernel under each build:
-#               record/replay cycles (pc, q35, --smp) and hot-plug cycles
+#               record/replay cycles (pc, q35; -smp 1) and hot-plug cycles
 #               under load (hotplug.py); --asan adds an ASan drop-in
 #
 # Everything downloaded or built lives in ${QEMU_RCU_CACHE:-~/.cache/qemu-rcu}

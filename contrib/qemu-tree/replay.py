@@ -121,7 +121,9 @@ def main():
                    metavar='NAME=PATH', help='a build to compare')
     p.add_argument('--guest', choices=('alpha', 'x86_64'), default='alpha')
     p.add_argument('--machine', default='pc', help='x86_64: pc,q35')
-    p.add_argument('--smp', default='1', help='x86_64: 1,2')
+    p.add_argument('--smp', default='1',
+                   help='x86_64 vCPUs (QEMU 10.x refuses record/replay with '
+                   'more than 1)')
     p.add_argument('--cycles', type=int, default=20)
     p.add_argument('--shift', type=int, default=None,
                    help='icount shift (alpha 9, x86_64 5)')
