@@ -399,17 +399,24 @@ class Qemu:
         with self.lock:
             return self.console.decode('utf-8', 'replace')
 
+    def has_line(self, marker, start=0):
+        """Has the console a complete line holding marker?"""
+        text = self.text()
+        i = text.find(marker, start)
+        return i >= 0 and text.find('\n', i) >= 0
+
     def wait_for(self, marker, timeout, start=0):
-        """Seconds until marker appears after offset start, or None."""
+        """Seconds until a complete line holding marker appears after
+        offset start, or None."""
         deadline = self.t0 + timeout if start == 0 else \
             time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if marker in self.text()[start:]:
+            if self.has_line(marker, start):
                 return time.monotonic() - self.t0
             if self.proc.poll() is not None:
                 self.reader.join(1)
                 return (time.monotonic() - self.t0
-                        if marker in self.text()[start:] else None)
+                        if self.has_line(marker, start) else None)
             time.sleep(0.02)
         return None
 
@@ -452,12 +459,11 @@ class Qemu:
 
 
 def upto(text, marker):
-    """The console up to the end of the line holding marker."""
+    """The console up to the end of the line holding marker, or None if
+    that line is missing or incomplete."""
     i = text.find(marker)
-    if i < 0:
-        return None
-    j = text.find('\n', i)
-    return text[:j + 1 if j >= 0 else len(text)]
+    j = text.find('\n', i) if i >= 0 else -1
+    return text[:j + 1] if j >= 0 else None
 
 
 def rr_cycle(qemu, args, workdir, markers, shift=9, bound=60, extra=3.0,
@@ -496,7 +502,7 @@ def rr_cycle(qemu, args, workdir, markers, shift=9, bound=60, extra=3.0,
             return res, consoles
     a = upto(consoles['record'], markers[-1])
     b = upto(consoles['replay'], markers[-1])
-    if a != b:
+    if a is None or a != b:
         res['reason'] = 'replayed console differs from the recorded one'
         return res, consoles
     res['ok'] = True
