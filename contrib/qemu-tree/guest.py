@@ -95,6 +95,13 @@ class GuestError(Exception):
     pass
 
 
+def exit_on_sigterm():
+    """Turn SIGTERM (CI's timeout) into SystemExit, so that the finally
+    clauses stop the QEMUs started here, which run in sessions of their
+    own and would otherwise outlive the harness."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
+
+
 def _log(msg):
     print('guest: ' + msg, file=sys.stderr, flush=True)
 

@@ -174,6 +174,7 @@ def main():
     p.add_argument('--cache', default=os.environ.get(
         'QEMU_RCU_CACHE', os.path.expanduser('~/.cache/qemu-rcu')))
     args = p.parse_args()
+    guest.exit_on_sigterm()
     art = guest.Artefacts(args.cache, os.path.join(args.cache, 'work',
                                                    'logs'))
     results = {}

@@ -658,6 +658,7 @@ def main():
     p.add_argument('--cache', default=os.environ.get(
         'QEMU_RCU_CACHE', os.path.expanduser('~/.cache/qemu-rcu')))
     args = p.parse_args()
+    guest.exit_on_sigterm()
     args.smp = [int(x) for x in args.smp.split(',')]
     if args.replay_stock is not None:
         args.replay_stock = [x for x in args.replay_stock.split(',') if x]

@@ -136,6 +136,7 @@ def main():
     p.add_argument('--cache', default=os.environ.get(
         'QEMU_RCU_CACHE', os.path.expanduser('~/.cache/qemu-rcu')))
     args = p.parse_args()
+    guest.exit_on_sigterm()
     if args.shift is None:
         args.shift = 9 if args.guest == 'alpha' else 5
     builds = [tuple(q.split('=', 1)) for q in args.qemu]
