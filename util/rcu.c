@@ -37,6 +37,9 @@
 #if defined(CONFIG_MALLOC_TRIM)
 #include <malloc.h>
 #endif
+#ifndef QEMU_RCU_STANDALONE
+#include "exec/replay-core.h"
+#endif
 #include <sched.h>
 
 /*
@@ -662,6 +665,32 @@ static bool rcu_scan(ThreadList *qs)
 }
 
 /*
+ * Under QEMU's record/replay, a forced grace period fires force_rcu
+ * notifiers only while drain_call_rcu() waits, as QEMU 10.0 did.  TCG's
+ * notifier asks the vCPU to leave its execution loop, from this thread,
+ * at a moment set by host timing that the log does not record, so a
+ * replay cannot make the same exit.  That is only harmless if where the
+ * vCPU exits changes nothing it counts, and QEMU's Alpha clipper breaks
+ * it: its CPU is never reset, so the first translation block runs with
+ * cflags_next_tb 0, without instruction counting.  An exit request while
+ * that block is translated abandons it; it runs again counted, and the
+ * recording is ahead of every replay by the block's instructions.  The
+ * replay then halts at the PALcode's WAIT with budget left and never
+ * wakes: the timeout for which QEMU commit ddb4d9d174 reverted
+ * 55d98e3ede.  With icount the vCPU leaves its critical section anyway
+ * when its instruction budget, bounded by the next timer, runs out.
+ */
+static bool rcu_may_kick(void)
+{
+#ifndef QEMU_RCU_STANDALONE
+    if (replay_mode != REPLAY_MODE_NONE) {
+        return qatomic_read(&in_drain_call_rcu);
+    }
+#endif
+    return true;
+}
+
+/*
  * Kicks once, after the scan, so that only readers still inside a
  * critical section hear about it; they find waiting set.  Then notes the
  * readers that hold the grace period too long; rcu_wait_sleep() names
@@ -674,7 +703,7 @@ static void rcu_wait_kick_and_report(RcuWait *w)
     int64_t stall_ns = rcu_stall_timeout_ns();
     int64_t now;
 
-    if (w->kick) {
+    if (w->kick && rcu_may_kick()) {
         w->kick = false;
         QLIST_FOREACH(index, &registry, node) {
             rcu_fire_force_notifiers(index);
@@ -720,7 +749,7 @@ static void rcu_report_stall(RcuWait *w)
 
         g_string_append_printf(msg, "\n  thread %d (%s): %s", r->tid, comm,
                                !r->has_notifier ? "no force_rcu notifier" :
-                               w->state == RCU_WAIT_FORCED ?
+                               w->state == RCU_WAIT_FORCED && !w->kick ?
                                "force_rcu notifiers fired" :
                                "force_rcu notifiers not fired yet");
     }
@@ -775,6 +804,10 @@ static void rcu_wait_sleep(RcuWait *w)
     stall_ns = rcu_stall_timeout_ns();
     if (w->state == RCU_WAIT_NORMAL) {
         rcu_poll_sleep(w);
+    } else if (w->kick) {
+        /* A kick rcu_may_kick() held back: notice a drain within a poll. */
+        rcu_sleeper_wait(&rcu_gp_sleeper,
+                         (int64_t)qatomic_read(&tunables.poll_max_us) * 1000);
     } else if (stall_ns > 0) {
         rcu_sleeper_wait(&rcu_gp_sleeper,
                          MAX(w->warned_ns + stall_ns - now_ns(), 1000));

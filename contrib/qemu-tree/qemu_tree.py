@@ -9,10 +9,14 @@ import json
 import os
 import re
 import shutil
-import statistics
+import signal
 import subprocess
 import sys
 import time
+
+import guest
+import hotplug
+import replay
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -25,9 +29,15 @@ RCU_TESTS = ['rcutorture', 'test-rcu-list', 'test-rcu-simpleq',
 RCU_USERS = ['test-qht', 'test-logging', 'test-aio', 'test-aio-multithread',
              'test-thread-pool', 'test-bdrv-drain', 'test-block-iothread',
              'test-nested-aio-poll']
-# The smallest board set that runs qtest-x86_64 and our stall tests: pc
-# (with DIMM and ACPI memory hot-plug), q35, and usb-tablet for the UHCI test.
-DEVICES = 'CONFIG_I440FX=y\nCONFIG_Q35=y\nCONFIG_USB_HID=y\n'
+# One configure per tree and build serves every check: the smallest board
+# sets that run qtest-x86_64, our stall qtests, the x86_64 guest (pc with
+# DIMM and ACPI memory hot-plug, q35, usb-tablet for the UHCI qtest,
+# pci-testdev to hot-plug) and the Alpha record/replay guest (clipper).
+DEVICES = {
+    'x86_64': 'CONFIG_I440FX=y\nCONFIG_Q35=y\nCONFIG_USB_HID=y\n'
+              'CONFIG_PCI_TESTDEV=y\n',
+    'alpha': 'CONFIG_DP264=y\n',
+}
 DEVICES_NAME = 'qemu-rcu'
 STALL_TEST = 'rcu-stall-test'
 
@@ -42,6 +52,10 @@ class Run:
         self.results = []     # (what, status, seconds, note)
         self.failed = False
         self.latency = {}     # (tree, build, smp) -> "p50 / max" text
+        self.qemus = {}       # (arch, tree, build) -> emulator binary
+        self.tables = []      # printed with the summary
+        self.art = None
+        self.asan_qemu = None
         ccache = os.path.join(self.cache, 'ccache')
         path = os.environ['PATH']
         if os.path.isdir('/usr/lib/ccache'):
@@ -59,7 +73,7 @@ class Run:
         secs = time.time() - t0
         self.results.append((what, status, secs, note))
         self.log(f'[{status}] {what} ({secs:.0f}s) {note}')
-        if status == 'FAIL' and fatal:
+        if status in ('FAIL', 'XPASS') and fatal:
             self.failed = True
 
     def sh(self, cmd, log, cwd=None, env=None, timeout=None, check=True):
@@ -163,10 +177,11 @@ class Run:
                     old, old + " and get_option('install_blobs')")
                 open(mb, 'w').write(text)
             open(stamp, 'w').write(pristine)
-        mak = f'{src}/configs/devices/x86_64-softmmu/{DEVICES_NAME}.mak'
-        if not os.path.exists(mak) or open(mak).read() != DEVICES:
-            with open(mak, 'w') as f:
-                f.write(DEVICES)
+        for target, devices in DEVICES.items():
+            mak = f'{src}/configs/devices/{target}-softmmu/{DEVICES_NAME}.mak'
+            if not os.path.exists(mak) or open(mak).read() != devices:
+                with open(mak, 'w') as f:
+                    f.write(devices)
         # QEMU 10.2's hw/acpi/cxl.c (ACPI_CXL, which pc and q35 select)
         # calls cxl_fmws_get_all_sorted(), which only CONFIG_CXL builds and
         # a minimal device config cannot enable; give the stubs one.
@@ -197,10 +212,12 @@ class Run:
         if not os.path.exists(bld + '/build.ninja'):
             os.makedirs(bld, exist_ok=True)
             self.sh([src + '/configure', '--python=' + PY,
-                     '--target-list=x86_64-softmmu',
+                     '--target-list=' + ','.join(
+                         t + '-softmmu' for t in DEVICES),
                      '--without-default-features',
-                     '--without-default-devices',
-                     '--with-devices-x86_64=' + DEVICES_NAME,
+                     '--without-default-devices'] +
+                    ['--with-devices-' + t + '=' + DEVICES_NAME
+                     for t in DEVICES] + [
                      '--disable-docs', '--disable-tools', '--disable-user',
                      '--enable-tcg', '--disable-download',
                      '--disable-install-blobs', '--enable-werror'],
@@ -249,7 +266,9 @@ class Run:
         version = open(pristine + '/VERSION').read().strip()
         label = 'qemu-' + version
         builds = ['dropin', 'stock'] if (self.args.system or
-                                         self.args.qtest) else ['dropin']
+                                         self.args.qtest or
+                                         self.args.replay or
+                                         self.args.guest) else ['dropin']
         qtest_res = {}
         for build in builds:
             name = f'{label} {build}'
@@ -271,6 +290,16 @@ class Run:
                               bld, log, build, qtest_res)
                 if ok and self.args.qtest:
                     self.stall(src, bld, log, label, build, version)
+            alpha = self.args.replay and (
+                build == 'dropin' or self.args.replay_stock is None or
+                version.startswith(tuple(self.args.replay_stock)))
+            targets = ((['qemu-system-alpha'] if alpha else []) +
+                       (['qemu-system-x86_64'] if self.args.guest else []))
+            if targets and self.step(f'{name}: build ' + ', '.join(targets),
+                                     self.ninja, bld, targets, log):
+                for t in targets:
+                    self.qemus[(t.split('-')[-1], label, build)] = \
+                        f'{bld}/{t}'
         if len(qtest_res) == 2:
             t0 = time.time()
             worse = sorted(n for n, r in qtest_res['stock'].items()
@@ -333,7 +362,7 @@ class Run:
         link = subprocess.run(['ninja', '-t', 'commands', ref], cwd=bld,
                               stdout=subprocess.PIPE, text=True,
                               check=True).stdout.strip().splitlines()[-1]
-        link = link.replace(f'tests/qtest/qmp-test.p/qmp-test.c.o', obj)
+        link = link.replace('tests/qtest/qmp-test.p/qmp-test.c.o', obj)
         link = re.sub(r'-o tests/qtest/qmp-test\b', '-o ' + exe, link)
         self.sh(['sh', '-c', link], log, cwd=bld)
         return bld + '/' + exe
@@ -344,20 +373,44 @@ class Run:
         t0 = time.time()
         try:
             exe = self.stall_build(src, bld, log)
-        except StepFailed as e:
+            env = dict(self.env, QTEST_QEMU_BINARY=bld + '/qemu-system-x86_64')
+            listed = subprocess.run([exe, '-l'], stdout=subprocess.PIPE,
+                                    text=True, check=True, env=env
+                                    ).stdout.split()
+            listed = [t for t in listed if t.startswith('/')]
+            declared = dict(re.findall(
+                r'^declare (\S+) stock-10\.0=(stall|either)$',
+                subprocess.run([exe], stdout=subprocess.PIPE, text=True,
+                               check=True,
+                               env=dict(env, QEMU_RCU_STALL_DECLARE='1')
+                               ).stdout, re.M))
+        except (StepFailed, subprocess.CalledProcessError) as e:
             self.record(name + ' (build)', 'FAIL', t0, str(e))
             return
-        tests = subprocess.run([exe, '-l'], stdout=subprocess.PIPE,
-                               text=True, check=True,
-                               env=dict(self.env, QTEST_QEMU_BINARY=bld +
-                                        '/qemu-system-x86_64')
-                               ).stdout.split()
-        tests = [t for t in tests if t.startswith('/')]
+        # The list and the declarations must agree, and at least one test
+        # must tell stock 10.0 from the drop-in: otherwise a run that
+        # tested nothing would look like a pass.
+        names = sorted(t.split('/', 2)[-1] for t in listed)
+        if not names or names != sorted(declared) or \
+                'stall' not in declared.values():
+            self.record(name + ' (list)', 'FAIL', t0,
+                        f'listed {names}, declared {declared}')
+            return
         for smp in self.args.smp:
-            for path in tests:
-                self.stall_one(exe, bld, path, smp, label, build, stock10)
+            ran = 0
+            for path in listed:
+                expect = declared[path.split('/', 2)[-1]]
+                ran += self.stall_one(exe, bld, path, smp, label, build,
+                                      expect if stock10 else 'pass')
+            t1 = time.time()
+            self.record(f'{label} {build}: stall qtests ran -smp {smp}',
+                        'PASS' if ran == len(listed) else 'FAIL', t1,
+                        f'{ran} of {len(listed)} tests ran')
 
-    def stall_one(self, exe, bld, path, smp, label, build, stock10):
+    def stall_one(self, exe, bld, path, smp, label, build, expect):
+        """Runs one stall test; expect is 'pass', 'stall' (stock 10.0 must
+        exceed the bound) or 'either'.  Returns 1 if the test ran (passed
+        or exceeded the bound), 0 if it failed any other way."""
         t0 = time.time()
         env = dict(self.env, QTEST_QEMU_BINARY=bld + '/qemu-system-x86_64',
                    QEMU_RCU_STALL_SMP=str(smp),
@@ -371,6 +424,10 @@ class Run:
         lat = re.findall(r'latency (\S+): n=(\d+) p50=(\S+) ms max=(\S+) ms',
                          text)
         over = re.findall(r'bound exceeded: (.*)', text)
+        passed = rc == 0 and bool(lat) and \
+            re.search(r'^ok 1 ', text, re.M) is not None
+        # The test aborts itself when a command exceeds the bound.
+        stalled = bool(over) and rc == -signal.SIGABRT
         key = (label, build, smp, short)
         if lat:
             self.latency[key] = f'{lat[0][2]} / {lat[0][3]} (n={lat[0][1]})'
@@ -379,13 +436,146 @@ class Run:
         else:
             self.latency[key] = f'no figure (exit {rc})'
         what = f'{label} {build}: stall {short} -smp {smp}'
-        if stock10:
-            # Stock 10.0 is expected to stall here: reported, not an error.
-            self.record(what, 'XFAIL' if rc else 'XPASS', t0,
-                        over[0] if over else f'exit {rc}', fatal=False)
+        why = over[0] if stalled else f'exit {rc}, log {slog}'
+        if not passed and not stalled:
+            self.record(what, 'FAIL', t0, f'neither passed nor exceeded the '
+                        f'bound: {why}')
+            return 0
+        if expect == 'pass':
+            self.record(what, 'PASS' if passed else 'FAIL', t0,
+                        self.latency[key] if passed else why)
+        elif expect == 'stall':
+            # Stock 10.0 must stall here; if it stops doing so, the test no
+            # longer tells the two rcu.c apart.
+            self.record(what, 'XFAIL' if stalled else 'XPASS', t0,
+                        why if stalled else 'stock 10.0 no longer exceeds '
+                        'the bound: ' + self.latency[key])
         else:
-            self.record(what, 'FAIL' if rc else 'PASS', t0,
-                        f'exit {rc}, log {slog}' if rc else self.latency[key])
+            self.record(what, 'STALL' if stalled else 'PASS', t0,
+                        why if stalled else 'stock 10.0 passes: ' +
+                        self.latency[key])
+        return 1
+
+    # --- real guests under record/replay -----------------------------------
+
+    def artefacts(self):
+        if self.art is None:
+            self.art = guest.Artefacts(self.cache, self.logs)
+        return self.art
+
+    def rr_builds(self, arch):
+        return [(f'{label[5:]} {build}', path)
+                for (a, label, build), path in sorted(self.qemus.items())
+                if a == arch]
+
+    def rr_record(self, res, what):
+        """One result line per build: the drop-in must not fail, stock
+        QEMU's failures are reported."""
+        for (b, c), r in res.items():
+            t0 = time.time()
+            note = f'{r["fail"]}/{r["n"]} failed'
+            if r['reasons']:
+                note += ': ' + '; '.join(sorted(r['reasons']))
+            if b.endswith('dropin'):
+                self.record(f'{b}: {what} {c}', 'FAIL' if r['fail'] or
+                            not r['n'] else 'PASS', t0, note)
+            else:
+                self.record(f'{b}: {what} {c}', 'INFO', t0, note)
+
+    def replay_alpha(self):
+        builds = self.rr_builds('alpha')
+        if not builds:
+            raise StepFailed('no qemu-system-alpha was built')
+        art = self.artefacts()
+        fw = art.firmware()
+        kernel = art.alpha_kernel(self.args.jobs)
+        cfgs = [('clipper', guest.alpha_args(kernel, fw),
+                 [guest.KERNEL_MARKER])]
+        res = replay.run(builds, cfgs, self.args.replay_cycles,
+                         os.path.join(self.work, 'replay'), 9,
+                         self.args.replay_bound, 3.0, progress=self.log)
+        self.tables.append(replay.table(
+            res, f'Alpha record/replay (-M clipper -icount shift=9), '
+            f'{self.args.replay_cycles} cycles per build, interleaved'))
+        self.rr_record(res, 'record/replay')
+
+    def replay_x86(self):
+        builds = self.rr_builds('x86_64')
+        if not builds:
+            raise StepFailed('no qemu-system-x86_64 was built')
+        art = self.artefacts()
+        fw, kernel, initrd = art.firmware(), art.x86_kernel(), \
+            art.initramfs()
+        # QEMU refuses record/replay with more than one vCPU; -smp 2 is
+        # what the hot-plug cycles run.
+        cfgs = [(f'{m} -smp 1',
+                 guest.x86_args(kernel, initrd, fw, m, 1,
+                                append='rcu.idle=3'),
+                 [guest.KERNEL_MARKER, guest.INIT_MARKER])
+                for m in ('pc', 'q35')]
+        res = replay.run(builds, cfgs, self.args.guest_cycles,
+                         os.path.join(self.work, 'replay'), 5,
+                         self.args.replay_bound, 3.0, progress=self.log)
+        self.tables.append(replay.table(
+            res, f'x86_64 record/replay (Debian cloud kernel, busybox '
+            f'initramfs, -smp 1, -icount shift=5), {self.args.guest_cycles} '
+            f'cycles '
+            f'per build and configuration, interleaved'))
+        self.rr_record(res, 'record/replay')
+
+    def hotplug(self, builds, what):
+        art = self.artefacts()
+        results = {}
+        for name, qemu in builds:
+            t0 = time.time()
+            work = guest.mkwork(os.path.join(self.work, 'hotplug'),
+                                name.replace(' ', '-'))
+            results[name] = hotplug.one_build(
+                qemu, art, work, self.args.hotplug_cycles, 2, 'pc',
+                self.args.replay_bound, progress=self.log)
+            problems = results[name][1]
+            self.record(f'{name}: {what}', 'FAIL' if problems else 'PASS',
+                        t0, '; '.join(problems) or
+                        f'{self.args.hotplug_cycles} cycles, guest answered,'
+                        ' clean exit')
+            if not problems:
+                shutil.rmtree(work)
+        self.tables.append(hotplug.table(
+            results, f'{what}: {self.args.hotplug_cycles} cycles per build, '
+            f'-M pc -smp 2, guest under CPU and memory load'))
+
+    def guest_checks(self):
+        self.step('x86_64 record/replay cycles', self.replay_x86)
+        builds = self.rr_builds('x86_64')
+        if builds:
+            self.hotplug(builds, 'hot-plug under load')
+        if self.args.asan:
+            self.step('drop-in built with AddressSanitizer', self.asan_build)
+            if self.asan_qemu:
+                self.hotplug([(self.asan_label + ' dropin+asan',
+                               self.asan_qemu)], 'hot-plug under load, ASan')
+
+    def asan_build(self):
+        """The first tree's drop-in, configured again with
+        --enable-asan in a build directory of its own."""
+        label = sorted({k[1] for k in self.qemus})[0]
+        src = os.path.join(self.work, label, 'dropin', 'src')
+        bld = os.path.join(self.work, label, 'dropin', 'build-asan')
+        log = os.path.join(self.logs, f'{label}-dropin-asan.log')
+        if not os.path.exists(bld + '/build.ninja'):
+            os.makedirs(bld, exist_ok=True)
+            self.sh([src + '/configure', '--python=' + PY,
+                     '--target-list=x86_64-softmmu',
+                     '--without-default-features',
+                     '--without-default-devices',
+                     '--with-devices-x86_64=' + DEVICES_NAME,
+                     '--disable-docs', '--disable-tools', '--disable-user',
+                     '--enable-tcg', '--disable-download',
+                     '--disable-install-blobs', '--enable-asan'],
+                    log, cwd=bld, env=self.tenv)
+        self.ninja(bld, ['qemu-system-x86_64'], log)
+        self.asan_label = label[5:]
+        self.asan_qemu = bld + '/qemu-system-x86_64'
 
     # --- report ------------------------------------------------------------
 
@@ -393,16 +583,20 @@ class Run:
         print('\n==== qemu-rcu in QEMU trees: summary ====')
         for what, status, secs, note in self.results:
             print(f'  [{status:5}] {what:62} {secs:6.0f}s {note}')
+        for t in self.tables:
+            print('\n' + t)
         if self.latency:
             print('\nlatency with a spinning vCPU (ms, p50 / max over n):')
             for key, v in sorted(self.latency.items()):
                 label, build, smp, test = key
                 print(f'  {label:14} {build:7} -smp {smp}  {test:28} {v}')
         n = {s: sum(1 for r in self.results if r[1] == s)
-             for s in ('PASS', 'FAIL', 'XFAIL', 'XPASS')}
+             for s in ('PASS', 'FAIL', 'XFAIL', 'XPASS', 'STALL', 'INFO')}
         print(f"qemu-tree: {n['PASS']} passed, {n['FAIL']} failed, "
-              f"{n['XFAIL']} expected failures, {n['XPASS']} unexpected "
-              f"passes; logs in {self.logs}")
+              f"{n['XFAIL']} expected stock 10.0 stalls, {n['XPASS']} "
+              f"unexpected stock 10.0 passes (fatal), {n['STALL']} stock "
+              f"10.0 stalls where it may, {n['INFO']} reported figures; "
+              f"logs in {self.logs}")
 
 
 class StepFailed(Exception):
@@ -421,6 +615,29 @@ def main():
                    'run the qtest-x86_64 suite against both')
     p.add_argument('--qtest', action='store_true',
                    help='run our RCU stall qtests with both builds')
+    p.add_argument('--replay', action='store_true',
+                   help='build qemu-system-alpha, stock and drop-in, and '
+                   'run Alpha record/replay cycles with each; the drop-in '
+                   'must not fail one')
+    p.add_argument('--replay-cycles', type=int, default=50,
+                   help='record/replay cycles per build (default 50)')
+    p.add_argument('--replay-stock', default=None, metavar='SERIES',
+                   help='comma-separated series whose stock build joins the '
+                   'Alpha cycles (default: every tree\'s)')
+    p.add_argument('--replay-bound', type=float, default=60,
+                   help='seconds a record or replay phase may take')
+    p.add_argument('--guest', action='store_true',
+                   help='x86_64 Linux guest under each build: record/replay '
+                   'cycles (pc and q35, -smp 1: QEMU refuses record/replay '
+                   'with more vCPUs) and hot-plug cycles (-smp 2)')
+    p.add_argument('--guest-cycles', type=int, default=20,
+                   help='x86_64 record/replay cycles per build and '
+                   'configuration (default 20)')
+    p.add_argument('--hotplug-cycles', type=int, default=100,
+                   help='hot-plug cycles per build (default 100)')
+    p.add_argument('--asan', action='store_true',
+                   help='with --guest: also run the hot-plug cycles with '
+                   'the drop-in built with AddressSanitizer')
     p.add_argument('--no-unit', dest='unit', action='store_false',
                    help='skip QEMU\'s unit suite')
     p.add_argument('--no-standalone', dest='standalone', action='store_false',
@@ -441,7 +658,10 @@ def main():
     p.add_argument('--cache', default=os.environ.get(
         'QEMU_RCU_CACHE', os.path.expanduser('~/.cache/qemu-rcu')))
     args = p.parse_args()
+    guest.exit_on_sigterm()
     args.smp = [int(x) for x in args.smp.split(',')]
+    if args.replay_stock is not None:
+        args.replay_stock = [x for x in args.replay_stock.split(',') if x]
     run = Run(args)
     t0 = time.time()
     run.tenv = run.tools_env()
@@ -452,6 +672,10 @@ def main():
                  run.standalone, trees)
     for t in trees:
         run.tree(t)
+    if args.replay:
+        run.step('Alpha record/replay cycles', run.replay_alpha)
+    if args.guest:
+        run.guest_checks()
     run.report()
     print(f'total time {time.time() - t0:.0f}s')
     sys.exit(1 if run.failed else 0)
