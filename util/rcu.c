@@ -939,6 +939,7 @@ void synchronize_rcu(void)
     if (RCU_HOST_TSO) {
         barrier();
     } else {
+        /* B4; pairs with the smp_mb() in poll_state_synchronize_rcu(). */
         smp_mb();
     }
     /* Release (besides the fence) so that TSan sees the pairing too. */
@@ -1530,14 +1531,9 @@ void rcu_set_tunables_sized(const RcuTunables *t, size_t size)
 }
 
 #ifdef QEMU_RCU_TEST_HOOKS
-/*
- * Tests only, in a separate build of the library: moves every sequence
- * counter on by an even @n, as if n callbacks had been queued and run and
- * n / 2 grace periods had passed, but leaves the force_rcu() targets
- * where they are: dragging them along is what the test checks.  Call
- * with no callback queued or running.
- */
-void rcu_test_skip_sequences(unsigned long n);
+#include "util/rcu-test-hooks.h"
+
+/* Leaves the force_rcu() targets alone: dragging them is what is tested. */
 void rcu_test_skip_sequences(unsigned long n)
 {
     assert(n % 2 == 0);

@@ -12,8 +12,7 @@
 #include "qemu/rcu-ext.h"
 #include "test-util.h"
 
-/* Only in the QEMU_RCU_TEST_HOOKS build of util/rcu.c. */
-void rcu_test_skip_sequences(unsigned long n);
+#include "util/rcu-test-hooks.h"
 
 static bool ran;
 
