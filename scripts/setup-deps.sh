@@ -17,7 +17,7 @@ for p in "${packages[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "setup-deps: installing ${missing[*]}"
+echo "setup-deps: installing ${missing[*]}" >&2
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || {
@@ -27,5 +27,21 @@ if [ "$(id -u)" -ne 0 ]; then
     sudo=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# apt's chatter goes to a log, printed only when apt fails; stdout stays
+# free for the results of the scripts that call this one.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { $sudo apt-get update -q &&
+       $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+     } > "$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "setup-deps: apt-get failed to install ${missing[*]}" >&2
+    exit 1
+fi
+for p in "${missing[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+            grep -q "install ok installed"; then
+        echo "setup-deps: $p is still not installed" >&2
+        exit 1
+    fi
+done
