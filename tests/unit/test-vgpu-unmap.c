@@ -150,9 +150,9 @@ static void test_no_kick(void)
  * FORCE_SECTION_MS; each unmap starts right after such an exit, so
  * without the kick it would wait most of a section for the next one.
  * Half a section is the bound: kicked, an unmap takes a few ms, or tens
- * on a loaded machine.
+ * on a loaded machine, so the bound leaves a margin of 10x and more.
  */
-#define FORCE_SECTION_MS 1000
+#define FORCE_SECTION_MS 2000
 
 static void test_force_on_unmap(void)
 {
