@@ -240,7 +240,7 @@ def main():
         f'{os.path.basename(kernel)}, -smp {args.smp}, load {args.load}')
     start = time.time()
     results = {}
-    failed = 0
+    failed = skipped = 0
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             stderr=sys.stderr, text=True, errors='replace')
     for line in proc.stdout:
@@ -250,16 +250,18 @@ def main():
             print(line, file=sys.stderr)
             continue
         name, rnd, secs, rc = m.group(1), m.group(2), m.group(3), int(m.group(4))
-        ok = rc == 0 or (rc == 77)
-        failed += not ok
+        word = {0: 'ok', 77: 'SKIP'}.get(rc, 'FAIL')
+        failed += word == 'FAIL'
+        skipped += word == 'SKIP'
         results.setdefault(name, []).append(rc)
-        print(f'{"ok" if ok else "FAIL"} {name} (run {rnd}, {secs} s, '
-              f'status {rc})', flush=True)
+        print(f'{word} {name} (run {rnd}, {secs} s, status {rc})',
+              flush=True)
     proc.wait()
     ran = sum(len(v) for v in results.values())
     expected = len(tests) * args.repeat
-    print(f'guest: {ran - failed} passed, {failed} failed, '
-          f'{expected - ran} not run, in {time.time() - start:.0f} s')
+    print(f'guest: {ran - failed - skipped} passed, {failed} failed, '
+          f'{skipped} skipped, {expected - ran} not run, in '
+          f'{time.time() - start:.0f} s')
     return 0 if failed == 0 and ran == expected else 1
 
 
