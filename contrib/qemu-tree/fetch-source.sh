@@ -73,6 +73,9 @@ apt_opts=(
     -o "Acquire::Languages=none"
     -o "APT::Get::List-Cleanup=true"
     -o "Debug::NoLocking=true"
+    # sid's Release files expire within days; one that a mirror serves
+    # late must not stop the fetch (its signature is still checked).
+    -o "Acquire::Check-Valid-Until=false"
 )
 papt() { apt-get "${apt_opts[@]}" "$@" >&2; }
 
