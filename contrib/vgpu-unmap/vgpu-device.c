@@ -128,7 +128,7 @@ static void vgpu_device_unmap_blob(VgpuDevice *dev, VgpuCmd *cmd,
     vgpu_cmdq_block(&dev->cmdq);
     if (tr) {
         /* Before any vCPU can be kicked out of the old map. */
-        qatomic_set(&tr->new_gen, vgpu_as_next_gen(dev->as));
+        qatomic_set__nocheck(&tr->new_gen, vgpu_as_next_gen(dev->as));
     }
     vgpu_as_del_region(dev->as, &vmr->mr);
     if (dev->force_on_unmap) {

@@ -59,7 +59,7 @@ static void first_last(const int64_t *stamps, unsigned n, int64_t *first,
 {
     *first = *last = 0;
     for (unsigned i = 0; i < n; i++) {
-        int64_t t = qatomic_read(&stamps[i]);
+        int64_t t = qatomic_read__nocheck(&stamps[i]);
 
         if (t) {
             *first = *first ? MIN(*first, t) : t;
@@ -76,9 +76,9 @@ static void first_last(const int64_t *stamps, unsigned n, int64_t *first,
  */
 static bool trace_in_order(const VgpuUnmapTrace *t, unsigned vcpus)
 {
-    int64_t fin = qatomic_read(&t->finalize_ns);
-    int64_t bh = qatomic_read(&t->bh_ns);
-    int64_t step1 = qatomic_read(&t->step1_ns);
+    int64_t fin = qatomic_read__nocheck(&t->finalize_ns);
+    int64_t bh = qatomic_read__nocheck(&t->bh_ns);
+    int64_t step1 = qatomic_read__nocheck(&t->step1_ns);
 
     if (!step1 || !fin || !bh || !t->complete_ns ||
         step1 < t->submit_ns || fin < step1 || bh < fin ||
@@ -87,7 +87,7 @@ static bool trace_in_order(const VgpuUnmapTrace *t, unsigned vcpus)
     }
     for (unsigned i = 0; i < vcpus; i++) {
         if (qatomic_read(&t->left_old_map[i]) &&
-            qatomic_read(&t->left_ns[i]) > fin) {
+            qatomic_read__nocheck(&t->left_ns[i]) > fin) {
             return false;
         }
     }
@@ -118,13 +118,13 @@ void vgpu_breakdown_summarize(const GPtrArray *traces, unsigned vcpus,
         const VgpuUnmapTrace *t = g_ptr_array_index(traces, k);
         int64_t at[VGPU_EV_COUNT];
 
-        at[VGPU_EV_STEP1] = qatomic_read(&t->step1_ns);
+        at[VGPU_EV_STEP1] = qatomic_read__nocheck(&t->step1_ns);
         first_last(t->notified_ns, vcpus, &at[VGPU_EV_FIRST_NOTIFIED],
                    &at[VGPU_EV_LAST_NOTIFIED]);
         first_last(t->left_ns, vcpus, &at[VGPU_EV_FIRST_LEFT],
                    &at[VGPU_EV_LAST_LEFT]);
-        at[VGPU_EV_FINALIZE] = qatomic_read(&t->finalize_ns);
-        at[VGPU_EV_BH] = qatomic_read(&t->bh_ns);
+        at[VGPU_EV_FINALIZE] = qatomic_read__nocheck(&t->finalize_ns);
+        at[VGPU_EV_BH] = qatomic_read__nocheck(&t->bh_ns);
         at[VGPU_EV_COMPLETE] = t->complete_ns;
         if (!trace_in_order(t, vcpus)) {
             out->order_errors++;
@@ -134,8 +134,8 @@ void vgpu_breakdown_summarize(const GPtrArray *traces, unsigned vcpus,
             add_span(ev[e], t->submit_ns, at[e]);
         }
         for (unsigned i = 0; i < vcpus; i++) {
-            int64_t n = qatomic_read(&t->notified_ns[i]);
-            int64_t l = qatomic_read(&t->left_ns[i]);
+            int64_t n = qatomic_read__nocheck(&t->notified_ns[i]);
+            int64_t l = qatomic_read__nocheck(&t->left_ns[i]);
 
             add_span(notified[i], t->submit_ns, n);
             add_span(left[i], t->submit_ns, l);

@@ -65,10 +65,15 @@ static inline VgpuUnmapTrace *vgpu_trace_current(VgpuTracer *t)
  */
 static inline bool vgpu_trace_stamp(int64_t *stamp)
 {
-    if (qatomic_read(stamp)) {
+    /*
+     * 64-bit fields on 32-bit hosts too: GCC makes an 8-byte __atomic
+     * load or store one instruction on i686 and later, without
+     * libatomic.
+     */
+    if (qatomic_read__nocheck(stamp)) {
         return false;
     }
-    qatomic_set(stamp, vgpu_clock_ns());
+    qatomic_set__nocheck(stamp, vgpu_clock_ns());
     return true;
 }
 

@@ -44,9 +44,9 @@ static void vgpu_vcpu_trace_exit(VgpuVcpu *cpu, VgpuFlatView *view,
     if (!tr) {
         return;
     }
-    old_map = view->gen < qatomic_read(&tr->new_gen);
+    old_map = view->gen < qatomic_read__nocheck(&tr->new_gen);
     if ((old_map ||
-         (kicked && qatomic_read(&tr->notified_ns[cpu->index]))) &&
+         (kicked && qatomic_read__nocheck(&tr->notified_ns[cpu->index]))) &&
         vgpu_trace_stamp(&tr->left_ns[cpu->index])) {
         qatomic_set(&tr->left_old_map[cpu->index], old_map);
     }
