@@ -160,7 +160,9 @@ def init_script(tests, repeat, load):
     lines = ['#!/bin/busybox sh',
              '/bin/busybox --install -s /bin',
              'mount -t proc proc /proc; mount -t sysfs sys /sys',
-             'mount -t devtmpfs dev /dev; mount -t tmpfs tmp /tmp',
+             # The initramfs is already a writable tmpfs: no mount on
+             # /tmp, which would hide a build or sysroot kept there.
+             'mount -t devtmpfs dev /dev',
              'cd /tmp']
     for i in range(load):
         lines.append(f'(while :; do :; done) &  # load {i}')
