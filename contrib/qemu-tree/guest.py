@@ -210,8 +210,15 @@ class Artefacts:
         if (os.path.exists(out) and os.path.exists(stamp) and
                 open(stamp).read() == key):
             return out
-        env = dict(os.environ, PATH=self.alpha_toolchain() + ':' +
-                   os.environ['PATH'])
+        bindir = self.alpha_toolchain()
+        # The unpacked assembler and linker load libbfd and libopcodes
+        # from the unpacked tree, where the dynamic loader does not look.
+        libdirs = glob.glob(os.path.join(os.path.dirname(bindir),
+                                         'usr/lib/*-linux-gnu'))
+        env = dict(os.environ, PATH=bindir + ':' + os.environ['PATH'],
+                   LD_LIBRARY_PATH=':'.join(
+                       libdirs + [d for d in os.environ.get(
+                           'LD_LIBRARY_PATH', '').split(':') if d]))
         log = os.path.join(self.logs, 'guest-alpha-kernel.log')
         open(log, 'w').close()
         _log('building the Alpha kernel (about 2 minutes)')
