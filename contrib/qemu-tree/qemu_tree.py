@@ -32,10 +32,11 @@ RCU_USERS = ['test-qht', 'test-logging', 'test-aio', 'test-aio-multithread',
 # One configure per tree and build serves every check: the smallest board
 # sets that run qtest-x86_64, our stall qtests, the x86_64 guest (pc with
 # DIMM and ACPI memory hot-plug, q35, usb-tablet for the UHCI qtest,
-# pci-testdev to hot-plug) and the Alpha record/replay guest (clipper).
+# pci-testdev to hot-plug, the ISA floppy controller that fdc-test
+# plugs) and the Alpha record/replay guest (clipper).
 DEVICES = {
     'x86_64': 'CONFIG_I440FX=y\nCONFIG_Q35=y\nCONFIG_USB_HID=y\n'
-              'CONFIG_PCI_TESTDEV=y\n',
+              'CONFIG_PCI_TESTDEV=y\nCONFIG_FDC_ISA=y\n',
     'alpha': 'CONFIG_DP264=y\n',
 }
 DEVICES_NAME = 'qemu-rcu'
