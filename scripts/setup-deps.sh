@@ -8,12 +8,14 @@ set -euo pipefail
 
 packages=(meson ninja-build pkg-config gcc g++ libc6-dev libglib2.0-dev
           libjson-glib-dev liburcu-dev liburing-dev relacy-dev "$@")
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null |
+        grep -q "install ok installed"
+}
+
 missing=()
 for p in "${packages[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-            grep -q "install ok installed"; then
-        missing+=("$p")
-    fi
+    installed "$p" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -39,9 +41,8 @@ if ! { $sudo apt-get update -q &&
     exit 1
 fi
 for p in "${missing[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-            grep -q "install ok installed"; then
+    installed "$p" || {
         echo "setup-deps: $p is still not installed" >&2
         exit 1
-    fi
+    }
 done
