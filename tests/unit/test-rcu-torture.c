@@ -286,7 +286,7 @@ static bool torture_made_progress(void)
 {
     unsigned long syncs = 0;
 
-    for (int how = 0; how < 4; how++) {
+    for (int how = 0; how < G_N_ELEMENTS(torture.sync_updates); how++) {
         syncs += qatomic_read(&torture.sync_updates[how]);
     }
     return syncs > 0 && qatomic_read(&torture.cb_updates) > 0;
