@@ -786,6 +786,46 @@ static void rcu_poll_sleep(RcuWait *w)
 }
 
 /*
+ * On TSO hosts the first polls of the normal state spin with the registry
+ * lock held and watch the readers still inside, so that a grace period
+ * behind a short critical section ends when the section does rather than
+ * at the end of the poll.  A look that finds them all out is only a
+ * hint: the caller's next pass scans properly, after the compiler
+ * barrier that is all a TSO host needs there (case 2 of the grace period
+ * argument in docs/design.md).  Weakly ordered hosts would need a global
+ * barrier per look, so they sleep instead.
+ */
+static bool rcu_wait_spin(RcuWait *w)
+{
+    int64_t polled_ns = rcu_wait_elapsed_ns(w);
+    int64_t deadline;
+    struct rcu_reader_data *index;
+
+    if (!RCU_HOST_TSO || w->state != RCU_WAIT_NORMAL ||
+        w->poll_ns > RCU_SPIN_POLL_NS || w->stalled) {
+        return false;
+    }
+    deadline = now_ns() + w->poll_ns;
+    w->poll_ns = MIN(w->poll_ns * 2,
+                     (int64_t)qatomic_read(&tunables.poll_max_us) * 1000);
+    for (unsigned i = 1;; i++) {
+        QLIST_FOREACH(index, &registry, node) {
+            if (rcu_gp_ongoing(index)) {
+                break;
+            }
+        }
+        if (!index) {
+            return true;
+        }
+        cpu_relax();
+        if (i % 8 == 0 &&
+            (now_ns() >= deadline || rcu_should_force(polled_ns))) {
+            return true;
+        }
+    }
+}
+
+/*
  * Sleeps with the registry lock dropped, so that threads can register
  * and unregister meanwhile.  That is safe: a new reader goes on
  * registry with no snapshot older than this grace period, so the next
@@ -837,7 +877,9 @@ static void wait_for_readers(RcuWait *w)
             break;
         }
         rcu_wait_kick_and_report(w);
-        rcu_wait_sleep(w);
+        if (!rcu_wait_spin(w)) {
+            rcu_wait_sleep(w);
+        }
     }
     QLIST_SWAP(&registry, &qsreaders, node);
 }
