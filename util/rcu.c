@@ -56,6 +56,9 @@
 #define RCU_TRIM_PAD      (4 * 1024 * 1024)
 /* How long the call_rcu thread looks for more work before sleeping. */
 #define RCU_IDLE_SPIN_NS  20000
+/* How long, and up to how many callbacks, a batch may grow in a stream. */
+#define RCU_GROW_NS       20000
+#define RCU_GROW_BATCH    1024
 
 /*
  * Hosts whose memory model is TSO: stores become visible in program order
@@ -1135,6 +1138,35 @@ static bool rcu_spin_for_callbacks(void)
 }
 
 /*
+ * Under a stream of call_rcu() the queue is non-empty again as soon as a
+ * batch has run.  Taken at once, it makes batches of a dozen callbacks,
+ * each paying a grace period and the queue's cache lines moving between
+ * the producer and this thread; let it grow for a moment instead, unless
+ * somebody waits for it (a drain, an expedited grace period, force_rcu()).
+ * An idle queue is not delayed: the first callback after a pause is
+ * taken as soon as this thread wakes.
+ */
+static void rcu_let_batch_grow(void)
+{
+    int64_t deadline;
+
+    if (qatomic_read(&cbq.tail) == &cbq.head) {
+        return;
+    }
+    deadline = now_ns() + RCU_GROW_NS;
+    while (rcu_call_count() < RCU_GROW_BATCH &&
+           !qatomic_read(&in_drain_call_rcu) &&
+           !qatomic_read(&rcu_expedite_count) &&
+           (long)(qatomic_read(&rcu_force_cb_until) -
+                  qatomic_read(&rcu_cb_gp_done)) <= 0 &&
+           now_ns() < deadline) {
+        for (int i = 0; i < 64; i++) {
+            cpu_relax();
+        }
+    }
+}
+
+/*
  * Offline threads are skipped by grace periods and need no membarrier;
  * the library itself takes its threads offline while they block.
  */
@@ -1306,6 +1338,7 @@ static void *call_rcu_thread(void *opaque)
 #if defined(RCU_TRIM_POLICY)
         rcu_heap_dirty = true;
 #endif
+        rcu_let_batch_grow();
     }
     return NULL;
 }
