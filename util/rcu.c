@@ -527,19 +527,24 @@ static unsigned long rcu_call_count(void)
     return qatomic_read(&cbq.enq) - qatomic_read(&rcu_consumer.done);
 }
 
-static bool rcu_should_force(int64_t polled_ns)
+/* Somebody waits: a drain, an expedited grace period, force_rcu(). */
+static bool rcu_force_requested(void)
 {
-    int64_t force_ns = (int64_t)qatomic_read(&tunables.force_after_us) * 1000;
-
-    return rcu_call_count() >= qatomic_read(&tunables.force_callbacks) ||
-           polled_ns >= force_ns ||
-           qatomic_read(&in_drain_call_rcu) ||
+    return qatomic_read(&in_drain_call_rcu) ||
            qatomic_read(&rcu_expedite_count) ||
            /* rcu_gp_seq is odd while a grace period runs: +1 is its end. */
            (long)(qatomic_read(&rcu_force_until) -
                   (qatomic_read(&rcu_gp_seq) + 1)) >= 0 ||
            (long)(qatomic_read(&rcu_force_cb_until) -
                   qatomic_read(&rcu_cb_gp_done)) > 0;
+}
+
+static bool rcu_should_force(int64_t polled_ns)
+{
+    int64_t force_ns = (int64_t)qatomic_read(&tunables.force_after_us) * 1000;
+
+    return rcu_call_count() >= qatomic_read(&tunables.force_callbacks) ||
+           polled_ns >= force_ns || rcu_force_requested();
 }
 
 /*
@@ -765,17 +770,25 @@ static void rcu_report_stall(RcuWait *w)
     w->stalled = NULL;
 }
 
-/* Sleeps between normal-state polls; returns early if forcing is due. */
-static void rcu_poll_sleep(RcuWait *w)
+/* The length of this normal-state poll; the next one is twice as long. */
+static int64_t rcu_next_poll_ns(RcuWait *w, int64_t polled_ns)
 {
     int64_t force_ns = (int64_t)qatomic_read(&tunables.force_after_us) * 1000;
-    int64_t polled_ns = rcu_wait_elapsed_ns(w);
     /* Wake up when forcing is due, not at the end of a 10 ms poll. */
     int64_t ns = MAX(MIN(w->poll_ns, force_ns - polled_ns), 1000);
-    int64_t deadline = now_ns() + ns;
 
     w->poll_ns = MIN(w->poll_ns * 2,
                      (int64_t)qatomic_read(&tunables.poll_max_us) * 1000);
+    return ns;
+}
+
+/* Sleeps between normal-state polls; returns early if forcing is due. */
+static void rcu_poll_sleep(RcuWait *w)
+{
+    int64_t polled_ns = rcu_wait_elapsed_ns(w);
+    int64_t ns = rcu_next_poll_ns(w, polled_ns);
+    int64_t deadline = now_ns() + ns;
+
     if (ns <= RCU_SPIN_POLL_NS) {
         while (now_ns() < deadline && !rcu_should_force(polled_ns)) {
             sched_yield();
@@ -800,17 +813,15 @@ static void rcu_poll_sleep(RcuWait *w)
  */
 static bool rcu_wait_spin(RcuWait *w)
 {
-    int64_t polled_ns = rcu_wait_elapsed_ns(w);
-    int64_t deadline;
+    int64_t polled_ns, deadline;
     struct rcu_reader_data *index;
 
     if (!RCU_HOST_TSO || w->state != RCU_WAIT_NORMAL ||
         w->poll_ns > RCU_SPIN_POLL_NS || w->stalled) {
         return false;
     }
-    deadline = now_ns() + w->poll_ns;
-    w->poll_ns = MIN(w->poll_ns * 2,
-                     (int64_t)qatomic_read(&tunables.poll_max_us) * 1000);
+    polled_ns = rcu_wait_elapsed_ns(w);
+    deadline = now_ns() + rcu_next_poll_ns(w, polled_ns);
     for (unsigned i = 1;; i++) {
         QLIST_FOREACH(index, &registry, node) {
             if (rcu_gp_ongoing(index)) {
@@ -1154,11 +1165,7 @@ static void rcu_let_batch_grow(void)
         return;
     }
     deadline = now_ns() + RCU_GROW_NS;
-    while (rcu_call_count() < RCU_GROW_BATCH &&
-           !qatomic_read(&in_drain_call_rcu) &&
-           !qatomic_read(&rcu_expedite_count) &&
-           (long)(qatomic_read(&rcu_force_cb_until) -
-                  qatomic_read(&rcu_cb_gp_done)) <= 0 &&
+    while (rcu_call_count() < RCU_GROW_BATCH && !rcu_force_requested() &&
            now_ns() < deadline) {
         for (int i = 0; i < 64; i++) {
             cpu_relax();
