@@ -56,9 +56,14 @@
 #define RCU_TRIM_PAD      (4 * 1024 * 1024)
 /* How long the call_rcu thread looks for more work before sleeping. */
 #define RCU_IDLE_SPIN_NS  20000
-/* How long, and up to how many callbacks, a batch may grow in a stream. */
-#define RCU_GROW_NS       20000
-#define RCU_GROW_BATCH    1024
+/*
+ * How long, and up to how many callbacks, a batch may grow in a stream,
+ * and how long the queue may stand still before the stream counts as
+ * over.
+ */
+#define RCU_GROW_NS       100000
+#define RCU_GROW_BATCH    8192
+#define RCU_GROW_GAP_NS   4000
 
 /*
  * Hosts whose memory model is TSO: stores become visible in program order
@@ -1150,25 +1155,39 @@ static bool rcu_spin_for_callbacks(void)
 
 /*
  * Under a stream of call_rcu() the queue is non-empty again as soon as a
- * batch has run.  Taken at once, it makes batches of a dozen callbacks,
- * each paying a grace period and the queue's cache lines moving between
- * the producer and this thread; let it grow for a moment instead, unless
- * somebody waits for it (a drain, an expedited grace period, force_rcu()).
- * An idle queue is not delayed: the first callback after a pause is
- * taken as soon as this thread wakes.
+ * batch has run.  Taken at once, it makes small batches, each paying a
+ * grace period (with membarrier, an interrupt on every CPU running the
+ * process, producers included) and the queue's cache lines moving
+ * between the producer and this thread; let it grow while callbacks keep
+ * coming, unless somebody waits for it (a drain, an expedited grace
+ * period, force_rcu()).  An idle queue is not delayed (the first
+ * callback after a pause is taken as soon as this thread wakes), and a
+ * trickle ends the wait after RCU_GROW_GAP_NS without a new callback.
  */
 static void rcu_let_batch_grow(void)
 {
-    int64_t deadline;
+    int64_t start, last_growth, now;
+    unsigned long seen, count;
 
     if (qatomic_read(&cbq.tail) == &cbq.head) {
         return;
     }
-    deadline = now_ns() + RCU_GROW_NS;
-    while (rcu_call_count() < RCU_GROW_BATCH && !rcu_force_requested() &&
-           now_ns() < deadline) {
+    start = last_growth = now_ns();
+    seen = rcu_call_count();
+    while (seen < RCU_GROW_BATCH && !rcu_force_requested()) {
         for (int i = 0; i < 64; i++) {
             cpu_relax();
+        }
+        now = now_ns();
+        count = rcu_call_count();
+        if (count != seen) {
+            seen = count;
+            last_growth = now;
+        } else if (now - last_growth >= RCU_GROW_GAP_NS) {
+            break;
+        }
+        if (now - start >= RCU_GROW_NS) {
+            break;
         }
     }
 }
