@@ -122,6 +122,7 @@ typedef struct BenchParams {
     int memory_threads;
     int memory_callbacks;
     char *memory_child;
+    char *idle_samples_file;
 } BenchParams;
 
 static BenchParams params = {
@@ -765,33 +766,38 @@ static void run_call_rcu(void)
     }
 }
 
+/* Appends @samples idle callback and drain latencies of @fl, in ns. */
+static void sample_idle(const BenchFlavour *fl, int samples, GArray *cb,
+                        GArray *dr)
+{
+    GArray *s = sample_callback_latency(fl, samples, params.gap_us, NULL);
+
+    g_array_append_vals(cb, s->data, s->len);
+    g_array_free(s, true);
+    s = sample_barrier_latency(fl, samples, params.gap_us, NULL);
+    g_array_append_vals(dr, s->data, s->len);
+    g_array_free(s, true);
+}
+
+/*
+ * The idle rows follow how fast this host wakes a sleeping thread, which
+ * on a VM switches between levels for minutes at a time; the rows are
+ * taken in rounds that alternate between every column, child processes
+ * (QEMU's rcu.c, the fence fallback) included, after the rest of the
+ * run (run_idle_rounds()).  This only creates the rows.
+ */
+static Row *idle_rows[4];
+
 static void run_idle_latency(void)
 {
-    Row *cb_med = row_new("callback_idle_median_us", "us",
-                          "call_rcu callback latency idle, median");
-    Row *cb_p99 = row_new("callback_idle_p99_us", "us",
-                          "call_rcu callback latency idle, p99");
-    Row *dr_med = row_new("drain_idle_median_us", "us",
-                          "drain_call_rcu (rcu_barrier) idle, median");
-    Row *dr_p99 = row_new("drain_idle_p99_us", "us",
-                          "drain_call_rcu (rcu_barrier) idle, p99");
-
-    for (int f = 0; f < FL_COUNT; f++) {
-        const BenchFlavour *fl = flavours[f];
-        GArray *s;
-
-        if (!fl) {
-            continue;
-        }
-        s = sample_callback_latency(fl, params.latency_samples,
-                                    params.gap_us, NULL);
-        record(cb_med, cb_p99, f, s, 1e3);
-        g_array_free(s, true);
-        s = sample_barrier_latency(fl, params.latency_samples,
-                                   params.gap_us, NULL);
-        record(dr_med, dr_p99, f, s, 1e3);
-        g_array_free(s, true);
-    }
+    idle_rows[0] = row_new("callback_idle_median_us", "us",
+                           "call_rcu callback latency idle, median");
+    idle_rows[1] = row_new("callback_idle_p99_us", "us",
+                           "call_rcu callback latency idle, p99");
+    idle_rows[2] = row_new("drain_idle_median_us", "us",
+                           "drain_call_rcu (rcu_barrier) idle, median");
+    idle_rows[3] = row_new("drain_idle_p99_us", "us",
+                           "drain_call_rcu (rcu_barrier) idle, p99");
 }
 
 static void mark_na(Row *r, const BenchFlavour *fl, int f, bool has)
@@ -1591,6 +1597,42 @@ static void print_qemu_stats(void)
     printf("\nqemu-rcu statistics: %s\n", st);
 }
 
+/* An empty temporary file for a child's results; exits on failure. */
+static char *child_tmp_file(const char *suffix)
+{
+    g_autofree char *templ = g_strdup_printf("qemu-rcu-bench-XXXXXX.%s",
+                                             suffix);
+    g_autoptr(GError) err = NULL;
+    char *path = NULL;
+    int fd = g_file_open_tmp(templ, &path, &err);
+
+    if (fd < 0) {
+        fprintf(stderr, "qemu-rcu-bench: %s\n", err->message);
+        exit(1);
+    }
+    close(fd);
+    return path;
+}
+
+/*
+ * Runs @argv (NULL-terminated) to completion, with QEMU_RCU_MEMBARRIER=0
+ * if @fences; false, with @err set, if it could not run or failed.
+ */
+static bool spawn_child(GPtrArray *argv, bool fences, GError **err)
+{
+    g_auto(GStrv) envp = g_get_environ();
+    int status;
+
+    if (fences) {
+        envp = g_environ_setenv(envp, "QEMU_RCU_MEMBARRIER", "0", true);
+    }
+    fflush(stdout);
+    return g_spawn_sync(NULL, (char **)argv->pdata, envp,
+                        G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                        &status, err) &&
+           g_spawn_check_wait_status(status, err);
+}
+
 /*
  * Runs @exe (this program or an anchor built from it) with the same
  * parameters for its qemu-rcu column only, and copies that column into
@@ -1605,17 +1647,10 @@ static bool run_child(const char *exe, bool fences, int into)
     g_autoptr(GError) err = NULL;
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(JsonParser) parser = json_parser_new();
-    g_auto(GStrv) envp = g_get_environ();
     JsonObject *root, *fl;
     JsonArray *crow;
-    int fd, status;
 
-    fd = g_file_open_tmp("qemu-rcu-bench-XXXXXX.json", &tmp, &err);
-    if (fd < 0) {
-        fprintf(stderr, "qemu-rcu-bench: %s\n", err->message);
-        exit(1);
-    }
-    close(fd);
+    tmp = child_tmp_file("json");
 
     g_ptr_array_add(argv, g_strdup(exe));
     if (params.quick) {
@@ -1648,17 +1683,10 @@ static bool run_child(const char *exe, bool fences, int into)
     g_ptr_array_add(argv, g_strdup_printf("--json-run=%s", tmp));
     g_ptr_array_add(argv, NULL);
 
-    if (fences) {
-        envp = g_environ_setenv(envp, "QEMU_RCU_MEMBARRIER", "0", true);
-    }
-    fflush(stdout);
     fprintf(stderr, "qemu-rcu-bench: running the %s column (%s)...\n",
             flavour_names[into], exe);
 
-    if (!g_spawn_sync(NULL, (char **)argv->pdata, envp,
-                      G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
-                      &status, &err) ||
-        !g_spawn_check_wait_status(status, &err) ||
+    if (!spawn_child(argv, fences, &err) ||
         !g_file_get_contents(tmp, &json, NULL, &err) ||
         !json_parser_load_from_data(parser, json, -1, &err)) {
         fprintf(stderr, "qemu-rcu-bench: %s column failed: %s\n",
@@ -1706,6 +1734,160 @@ static bool run_child(const char *exe, bool fences, int into)
     return true;
 }
 
+#define IDLE_WARM_UP_MS 100
+
+/* The column an --anchor NAME=PATH fills, with PATH in @path; -1 if none. */
+static int anchor_column(const char *spec, const char **path)
+{
+    const char *eq = strchr(spec, '=');
+
+    for (int f = FL_Q100; eq && f <= FL_Q102M; f++) {
+        if (strlen(flavour_names[f]) == eq - spec &&
+            !strncmp(spec, flavour_names[f], eq - spec)) {
+            *path = eq + 1;
+            return f;
+        }
+    }
+    return -1;
+}
+
+/*
+ * One round of the idle rows for a child column: @exe samples its
+ * qemu-rcu column @samples times and writes every sample, which are
+ * appended to @cb and @dr.
+ */
+static bool run_idle_child(const char *exe, bool fences, int into,
+                           int samples, GArray *cb, GArray *dr)
+{
+    g_autofree char *tmp = child_tmp_file("txt");
+    g_autofree char *text = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+    g_auto(GStrv) lines = NULL;
+
+    g_ptr_array_add(argv, g_strdup(exe));
+    g_ptr_array_add(argv, g_strdup("--only=qemu-rcu"));
+    g_ptr_array_add(argv, g_strdup_printf("--latency-samples=%d", samples));
+    g_ptr_array_add(argv, g_strdup_printf("--gap-us=%d", params.gap_us));
+    g_ptr_array_add(argv, g_strdup_printf("--max-ms=%d", params.max_ms));
+    g_ptr_array_add(argv, g_strdup_printf("--idle-samples=%s", tmp));
+    g_ptr_array_add(argv, NULL);
+
+    if (!spawn_child(argv, fences, &err) ||
+        !g_file_get_contents(tmp, &text, NULL, &err)) {
+        fprintf(stderr, "qemu-rcu-bench: %s column, idle rows: %s\n",
+                flavour_names[into], err->message);
+        unlink(tmp);
+        return false;
+    }
+    unlink(tmp);
+    lines = g_strsplit(text, "\n", 3);
+    for (int i = 0; i < 2; i++) {
+        g_auto(GStrv) v = g_strsplit(lines[i] ? lines[i] : "", " ", -1);
+
+        for (int k = 0; v[k]; k++) {
+            int64_t ns = g_ascii_strtoll(v[k], NULL, 10);
+
+            if (*v[k]) {
+                g_array_append_val(i ? dr : cb, ns);
+            }
+        }
+    }
+    if (!cb->len || !dr->len) {
+        fprintf(stderr, "qemu-rcu-bench: %s column, idle rows: no "
+                "samples\n", flavour_names[into]);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * The child side of run_idle_child(): one line per row, in ns.  A fresh
+ * process wakes its threads slowly for its first tens of milliseconds
+ * (about 100 us instead of 15 here, whatever the library: new threads,
+ * the call_rcu thread among them), which the in-process columns are
+ * long past; samples of that warm-up are dropped.
+ */
+static void write_idle_samples(const char *path)
+{
+    GArray *cb = g_array_new(false, false, sizeof(int64_t));
+    GArray *dr = g_array_new(false, false, sizeof(int64_t));
+    GString *out = g_string_new(NULL);
+    int64_t warm = bench_now_ns() + IDLE_WARM_UP_MS * 1000000LL;
+
+    while (bench_now_ns() < warm) {
+        sample_idle(flavours[FL_QEMU], 1, cb, dr);
+    }
+    g_array_set_size(cb, 0);
+    g_array_set_size(dr, 0);
+    sample_idle(flavours[FL_QEMU], params.latency_samples, cb, dr);
+    for (guint i = 0; i < cb->len; i++) {
+        g_string_append_printf(out, "%s%" PRId64, i ? " " : "",
+                               g_array_index(cb, int64_t, i));
+    }
+    g_string_append_c(out, '\n');
+    for (guint i = 0; i < dr->len; i++) {
+        g_string_append_printf(out, "%s%" PRId64, i ? " " : "",
+                               g_array_index(dr, int64_t, i));
+    }
+    g_string_append_c(out, '\n');
+    write_file(path, out->str);
+    g_string_free(out, true);
+    g_array_free(cb, true);
+    g_array_free(dr, true);
+}
+
+/*
+ * The idle rows (see run_idle_latency()): params.rounds rounds, each
+ * taking params.latency_samples / rounds samples of every column in
+ * turn; each column's figures come from all its samples together.
+ */
+static bool run_idle_rounds(bool fences_column)
+{
+    int per_round = MAX(params.latency_samples / params.rounds, 1);
+    GArray *cb[FL_COUNT] = { NULL }, *dr[FL_COUNT] = { NULL };
+    bool ok = true;
+
+    for (int f = 0; f < FL_COUNT; f++) {
+        cb[f] = g_array_new(false, false, sizeof(int64_t));
+        dr[f] = g_array_new(false, false, sizeof(int64_t));
+    }
+    fprintf(stderr, "qemu-rcu-bench: idle rows, %d round(s) over every "
+            "column...\n", params.rounds);
+    for (int r = 0; r < params.rounds; r++) {
+        for (int f = 0; f < FL_COUNT; f++) {
+            if (flavours[f] && f != FL_QEMU) {
+                sample_idle(flavours[f], per_round, cb[f], dr[f]);
+            }
+        }
+        /* Measured like the QEMU columns: this process has more threads. */
+        if (flavours[FL_QEMU]) {
+            ok &= run_idle_child("/proc/self/exe", false, FL_QEMU,
+                                 per_round, cb[FL_QEMU], dr[FL_QEMU]);
+        }
+        if (fences_column) {
+            ok &= run_idle_child("/proc/self/exe", true, FL_FENCES,
+                                 per_round, cb[FL_FENCES], dr[FL_FENCES]);
+        }
+        for (int i = 0; params.anchors && params.anchors[i]; i++) {
+            const char *path;
+            int into = anchor_column(params.anchors[i], &path);
+
+            ok &= run_idle_child(path, false, into, per_round, cb[into],
+                                 dr[into]);
+        }
+    }
+    for (int f = 0; f < FL_COUNT; f++) {
+        if (cb[f]->len) {
+            record(idle_rows[0], idle_rows[1], f, cb[f], 1e3);
+            record(idle_rows[2], idle_rows[3], f, dr[f], 1e3);
+        }
+        g_array_free(cb[f], true);
+        g_array_free(dr[f], true);
+    }
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     GOptionEntry entries[] = {
@@ -1744,8 +1926,8 @@ int main(int argc, char **argv)
         { "section-ns", 0, 0, G_OPTION_ARG_INT, &params.section_ns,
           "Length of the busy reader's critical sections (1000)", "NS" },
         { "rounds", 0, 0, G_OPTION_ARG_INT, &params.rounds,
-          "Busy-reader figure: rounds alternating between the libraries "
-          "(5; quick 1)", "N" },
+          "Busy-reader figure and idle rows: rounds alternating between "
+          "the columns (5; quick 1)", "N" },
         { "gap-us", 0, 0, G_OPTION_ARG_INT, &params.gap_us,
           "Idle time before each idle-latency sample (2000; quick 200)",
           "US" },
@@ -1764,6 +1946,9 @@ int main(int argc, char **argv)
         { "memory-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING,
           &params.memory_child, "Internal: run one memory scenario",
           "SCENARIO" },
+        { "idle-samples", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
+          &params.idle_samples_file,
+          "Internal: only sample the idle rows, into FILE", "FILE" },
         { "json-run", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
           &params.json_run_file, "Internal: write this run's JSON object",
           "FILE" },
@@ -1774,6 +1959,7 @@ int main(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autofree char *json = NULL;
     bool columns_ok = true;
+    bool fences_column;
 
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
@@ -1803,6 +1989,16 @@ int main(int argc, char **argv)
     params.rounds = MAX(params.rounds, 1);
 
     select_flavours();
+    for (int i = 0; params.anchors && params.anchors[i]; i++) {
+        const char *path;
+
+        if (anchor_column(params.anchors[i], &path) < 0) {
+            fprintf(stderr, "qemu-rcu-bench: --anchor wants qemu-10.x=PATH "
+                    "or qemu-10.x-membarrier=PATH, not '%s'\n",
+                    params.anchors[i]);
+            return 2;
+        }
+    }
     if (params.memory_child) {
         return memory_child_main();
     }
@@ -1811,6 +2007,17 @@ int main(int argc, char **argv)
             flavours[f]->main_init();
         }
     }
+    if (params.idle_samples_file) {
+        if (!flavours[FL_QEMU]) {
+            fprintf(stderr, "qemu-rcu-bench: --idle-samples needs the "
+                    "qemu-rcu column\n");
+            return 2;
+        }
+        write_idle_samples(params.idle_samples_file);
+        return 0;
+    }
+    fences_column = params.both_modes && !params.json_run_file &&
+                    qemu_rcu_bench_membarrier() && flavours[FL_QEMU];
     rows = g_ptr_array_new_with_free_func(row_free);
 
     print_header();
@@ -1829,28 +2036,18 @@ int main(int argc, char **argv)
     /* Child processes: after the load figure, which counts only ours. */
     columns_ok &= run_memory();
     /* The other columns, one child process each, after our own. */
-    if (params.both_modes && !params.json_run_file &&
-        qemu_rcu_bench_membarrier() && flavours[FL_QEMU]) {
+    if (fences_column) {
         columns_ok &= run_child("/proc/self/exe", true, FL_FENCES);
     }
     for (int i = 0; params.anchors && params.anchors[i]; i++) {
-        const char *eq = strchr(params.anchors[i], '=');
-        int into = -1;
+        const char *path;
+        int into = anchor_column(params.anchors[i], &path);
 
-        for (int f = FL_Q100; eq && f <= FL_Q102M; f++) {
-            if (!strncmp(params.anchors[i], flavour_names[f],
-                         eq - params.anchors[i]) &&
-                strlen(flavour_names[f]) == eq - params.anchors[i]) {
-                into = f;
-            }
-        }
-        if (into < 0) {
-            fprintf(stderr, "qemu-rcu-bench: --anchor wants qemu-10.x=PATH "
-                    "or qemu-10.x-membarrier=PATH, not '%s'\n",
-                    params.anchors[i]);
-            return 2;
-        }
-        columns_ok &= run_child(eq + 1, false, into);
+        columns_ok &= run_child(path, false, into);
+    }
+    /* A child's idle rows would be replaced by its parent's rounds. */
+    if (!params.json_run_file) {
+        columns_ok &= run_idle_rounds(fences_column);
     }
     print_table();
     if (!isnan(other_load)) {
