@@ -1134,14 +1134,27 @@ void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
 }
 
 /*
- * Right after a batch, more callbacks are often on their way; waiting
- * for them briefly here spares each producer of a stream a futex wake
- * of this thread per batch.
+ * Set while callbacks come in a stream: this thread's last sleep was
+ * shorter than RCU_IDLE_SPIN_NS, or its last spin found work.
+ */
+static bool rcu_callbacks_streaming;
+
+/*
+ * Right after a batch of a stream, more callbacks are often on their
+ * way; waiting for them briefly here spares each producer a futex wake
+ * of this thread per batch.  Otherwise the spin is skipped: it would
+ * keep this CPU busy while the thread that the last callback woke (a
+ * drain, a device waiting for its memory) needs a CPU, and would make
+ * the scheduler wake it on the other one, an interrupt away.
  */
 static bool rcu_spin_for_callbacks(void)
 {
-    int64_t deadline = now_ns() + RCU_IDLE_SPIN_NS;
+    int64_t deadline;
 
+    if (!rcu_callbacks_streaming) {
+        return false;
+    }
+    deadline = now_ns() + RCU_IDLE_SPIN_NS;
     do {
         for (int i = 0; i < 64; i++) {
             if (qatomic_read(&cbq.tail) != &cbq.head) {
@@ -1150,6 +1163,7 @@ static bool rcu_spin_for_callbacks(void)
             cpu_relax();
         }
     } while (now_ns() < deadline);
+    rcu_callbacks_streaming = false;
     return false;
 }
 
@@ -1299,6 +1313,7 @@ static struct rcu_head *rcu_take_batch(unsigned long *n)
 static struct rcu_head *rcu_next_batch(unsigned long *n)
 {
     struct rcu_head *node = rcu_take_batch(n);
+    int64_t slept;
 
     while (!node) {
         if (!rcu_spin_for_callbacks()) {
@@ -1311,7 +1326,9 @@ static struct rcu_head *rcu_next_batch(unsigned long *n)
             if (node) {
                 break;
             }
+            slept = now_ns();
             rcu_wait_for_callbacks();
+            rcu_callbacks_streaming = now_ns() - slept < RCU_IDLE_SPIN_NS;
         }
         node = rcu_take_batch(n);
     }
