@@ -483,6 +483,18 @@ static void rcu_take_begin(void)
     }
 }
 
+/* True when readers use fences: no membarrier(), or QEMU built without. */
+static bool rcu_mb_global_is_local(void)
+{
+#if defined(QEMU_RCU_STANDALONE)
+    return !qemu_membarrier_active;
+#elif defined(CONFIG_MEMBARRIER)
+    return false;
+#else
+    return true;
+#endif
+}
+
 /*
  * The process-wide barrier that pairs with smp_mb_placeholder() in every
  * online reader.  When no other registered thread is online, a local
@@ -511,7 +523,13 @@ static void rcu_mb_global(void)
         rcu_stat_inc_locked(&stats.membarriers_skipped);
         return;
     }
-    smp_mb_global();
+    /*
+     * Where smp_mb_global() is a local smp_mb(), readers execute smp_mb()
+     * too, and the smp_mb() above already pairs with theirs.
+     */
+    if (!rcu_mb_global_is_local()) {
+        smp_mb_global();
+    }
 }
 
 /* Is the reader inside a critical section that began before this period? */
