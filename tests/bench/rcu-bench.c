@@ -122,7 +122,7 @@ typedef struct BenchParams {
     int memory_threads;
     int memory_callbacks;
     char *memory_child;
-    char *idle_samples_file;
+    gboolean idle_samples;
 } BenchParams;
 
 static BenchParams params = {
@@ -1089,13 +1089,33 @@ static int memory_child_main(void)
     return 0;
 }
 
+/*
+ * Runs @argv (NULL-terminated) to completion, with QEMU_RCU_MEMBARRIER=0
+ * if @fences, its standard output in @out (discarded if @out is NULL);
+ * false, with @err set, if it could not run or failed.
+ */
+static bool spawn_child(GPtrArray *argv, bool fences, char **out,
+                        GError **err)
+{
+    g_auto(GStrv) envp = g_get_environ();
+    int status;
+
+    if (fences) {
+        envp = g_environ_setenv(envp, "QEMU_RCU_MEMBARRIER", "0", true);
+    }
+    fflush(stdout);
+    return g_spawn_sync(NULL, (char **)argv->pdata, envp,
+                        out ? G_SPAWN_DEFAULT : G_SPAWN_STDOUT_TO_DEV_NULL,
+                        NULL, NULL, out, NULL, &status, err) &&
+           g_spawn_check_wait_status(status, err);
+}
+
 /* Runs @scenario for column @f in a child; false if it failed. */
 static bool memory_child(int f, const char *scenario, long *rss)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) err = NULL;
     g_autofree char *out = NULL;
-    int status;
 
     g_ptr_array_add(argv, g_strdup("/proc/self/exe"));
     g_ptr_array_add(argv, g_strdup_printf("--only=%s", flavour_names[f]));
@@ -1108,10 +1128,7 @@ static bool memory_child(int f, const char *scenario, long *rss)
         g_ptr_array_add(argv, g_strdup("--no-pin"));
     }
     g_ptr_array_add(argv, NULL);
-    fflush(stdout);
-    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT,
-                      NULL, NULL, &out, NULL, &status, &err) ||
-        !g_spawn_check_wait_status(status, &err)) {
+    if (!spawn_child(argv, false, &out, &err)) {
         fprintf(stderr, "qemu-rcu-bench: %s: memory scenario %s failed: "
                 "%s\n", flavour_names[f], scenario, err->message);
         return false;
@@ -1597,42 +1614,6 @@ static void print_qemu_stats(void)
     printf("\nqemu-rcu statistics: %s\n", st);
 }
 
-/* An empty temporary file for a child's results; exits on failure. */
-static char *child_tmp_file(const char *suffix)
-{
-    g_autofree char *templ = g_strdup_printf("qemu-rcu-bench-XXXXXX.%s",
-                                             suffix);
-    g_autoptr(GError) err = NULL;
-    char *path = NULL;
-    int fd = g_file_open_tmp(templ, &path, &err);
-
-    if (fd < 0) {
-        fprintf(stderr, "qemu-rcu-bench: %s\n", err->message);
-        exit(1);
-    }
-    close(fd);
-    return path;
-}
-
-/*
- * Runs @argv (NULL-terminated) to completion, with QEMU_RCU_MEMBARRIER=0
- * if @fences; false, with @err set, if it could not run or failed.
- */
-static bool spawn_child(GPtrArray *argv, bool fences, GError **err)
-{
-    g_auto(GStrv) envp = g_get_environ();
-    int status;
-
-    if (fences) {
-        envp = g_environ_setenv(envp, "QEMU_RCU_MEMBARRIER", "0", true);
-    }
-    fflush(stdout);
-    return g_spawn_sync(NULL, (char **)argv->pdata, envp,
-                        G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
-                        &status, err) &&
-           g_spawn_check_wait_status(status, err);
-}
-
 /*
  * Runs @exe (this program or an anchor built from it) with the same
  * parameters for its qemu-rcu column only, and copies that column into
@@ -1649,8 +1630,14 @@ static bool run_child(const char *exe, bool fences, int into)
     g_autoptr(JsonParser) parser = json_parser_new();
     JsonObject *root, *fl;
     JsonArray *crow;
+    int fd;
 
-    tmp = child_tmp_file("json");
+    fd = g_file_open_tmp("qemu-rcu-bench-XXXXXX.json", &tmp, &err);
+    if (fd < 0) {
+        fprintf(stderr, "qemu-rcu-bench: %s\n", err->message);
+        exit(1);
+    }
+    close(fd);
 
     g_ptr_array_add(argv, g_strdup(exe));
     if (params.quick) {
@@ -1686,7 +1673,7 @@ static bool run_child(const char *exe, bool fences, int into)
     fprintf(stderr, "qemu-rcu-bench: running the %s column (%s)...\n",
             flavour_names[into], exe);
 
-    if (!spawn_child(argv, fences, &err) ||
+    if (!spawn_child(argv, fences, NULL, &err) ||
         !g_file_get_contents(tmp, &json, NULL, &err) ||
         !json_parser_load_from_data(parser, json, -1, &err)) {
         fprintf(stderr, "qemu-rcu-bench: %s column failed: %s\n",
@@ -1753,13 +1740,12 @@ static int anchor_column(const char *spec, const char **path)
 
 /*
  * One round of the idle rows for a child column: @exe samples its
- * qemu-rcu column @samples times and writes every sample, which are
+ * qemu-rcu column @samples times and prints every sample, which are
  * appended to @cb and @dr.
  */
 static bool run_idle_child(const char *exe, bool fences, int into,
                            int samples, GArray *cb, GArray *dr)
 {
-    g_autofree char *tmp = child_tmp_file("txt");
     g_autofree char *text = NULL;
     g_autoptr(GError) err = NULL;
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
@@ -1770,17 +1756,14 @@ static bool run_idle_child(const char *exe, bool fences, int into,
     g_ptr_array_add(argv, g_strdup_printf("--latency-samples=%d", samples));
     g_ptr_array_add(argv, g_strdup_printf("--gap-us=%d", params.gap_us));
     g_ptr_array_add(argv, g_strdup_printf("--max-ms=%d", params.max_ms));
-    g_ptr_array_add(argv, g_strdup_printf("--idle-samples=%s", tmp));
+    g_ptr_array_add(argv, g_strdup("--idle-samples"));
     g_ptr_array_add(argv, NULL);
 
-    if (!spawn_child(argv, fences, &err) ||
-        !g_file_get_contents(tmp, &text, NULL, &err)) {
+    if (!spawn_child(argv, fences, &text, &err)) {
         fprintf(stderr, "qemu-rcu-bench: %s column, idle rows: %s\n",
                 flavour_names[into], err->message);
-        unlink(tmp);
         return false;
     }
-    unlink(tmp);
     lines = g_strsplit(text, "\n", 3);
     for (int i = 0; i < 2; i++) {
         g_auto(GStrv) v = g_strsplit(lines[i] ? lines[i] : "", " ", -1);
@@ -1801,18 +1784,26 @@ static bool run_idle_child(const char *exe, bool fences, int into,
     return true;
 }
 
+/* One line of samples, in ns, separated by spaces. */
+static void print_samples(GArray *s)
+{
+    for (guint i = 0; i < s->len; i++) {
+        printf("%s%" PRId64, i ? " " : "", g_array_index(s, int64_t, i));
+    }
+    printf("\n");
+}
+
 /*
- * The child side of run_idle_child(): one line per row, in ns.  A fresh
+ * The child side of run_idle_child(): one line per row.  A fresh
  * process wakes its threads slowly for its first tens of milliseconds
  * (about 100 us instead of 15 here, whatever the library: new threads,
  * the call_rcu thread among them), which the in-process columns are
  * long past; samples of that warm-up are dropped.
  */
-static void write_idle_samples(const char *path)
+static void print_idle_samples(void)
 {
     GArray *cb = g_array_new(false, false, sizeof(int64_t));
     GArray *dr = g_array_new(false, false, sizeof(int64_t));
-    GString *out = g_string_new(NULL);
     int64_t warm = bench_now_ns() + IDLE_WARM_UP_MS * 1000000LL;
 
     while (bench_now_ns() < warm) {
@@ -1821,18 +1812,8 @@ static void write_idle_samples(const char *path)
     g_array_set_size(cb, 0);
     g_array_set_size(dr, 0);
     sample_idle(flavours[FL_QEMU], params.latency_samples, cb, dr);
-    for (guint i = 0; i < cb->len; i++) {
-        g_string_append_printf(out, "%s%" PRId64, i ? " " : "",
-                               g_array_index(cb, int64_t, i));
-    }
-    g_string_append_c(out, '\n');
-    for (guint i = 0; i < dr->len; i++) {
-        g_string_append_printf(out, "%s%" PRId64, i ? " " : "",
-                               g_array_index(dr, int64_t, i));
-    }
-    g_string_append_c(out, '\n');
-    write_file(path, out->str);
-    g_string_free(out, true);
+    print_samples(cb);
+    print_samples(dr);
     g_array_free(cb, true);
     g_array_free(dr, true);
 }
@@ -1946,9 +1927,9 @@ int main(int argc, char **argv)
         { "memory-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING,
           &params.memory_child, "Internal: run one memory scenario",
           "SCENARIO" },
-        { "idle-samples", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
-          &params.idle_samples_file,
-          "Internal: only sample the idle rows, into FILE", "FILE" },
+        { "idle-samples", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE,
+          &params.idle_samples,
+          "Internal: only sample the idle rows, print them", NULL },
         { "json-run", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
           &params.json_run_file, "Internal: write this run's JSON object",
           "FILE" },
@@ -2007,13 +1988,13 @@ int main(int argc, char **argv)
             flavours[f]->main_init();
         }
     }
-    if (params.idle_samples_file) {
+    if (params.idle_samples) {
         if (!flavours[FL_QEMU]) {
             fprintf(stderr, "qemu-rcu-bench: --idle-samples needs the "
                     "qemu-rcu column\n");
             return 2;
         }
-        write_idle_samples(params.idle_samples_file);
+        print_idle_samples();
         return 0;
     }
     fences_column = params.both_modes && !params.json_run_file &&
