@@ -95,6 +95,12 @@ class GuestError(Exception):
     pass
 
 
+def add_cache_option(parser):
+    """--cache: where downloads, builds and logs live."""
+    parser.add_argument('--cache', default=os.environ.get(
+        'QEMU_RCU_CACHE', os.path.expanduser('~/.cache/qemu-rcu')))
+
+
 def exit_on_sigterm():
     """Turn SIGTERM (CI's timeout) into SystemExit, so that the finally
     clauses stop the QEMUs started here, which run in sessions of their
@@ -120,9 +126,11 @@ def _sh(cmd, log, cwd=None, env=None):
 
 
 class Artefacts:
-    """Fetches or builds what the guests boot, once, into CACHE/guest."""
+    """Fetches or builds what the guests boot, once, into CACHE/guest;
+    logs go to LOGS, by default CACHE/work/logs."""
 
-    def __init__(self, cache, logs):
+    def __init__(self, cache, logs=None):
+        logs = logs or os.path.join(cache, 'work', 'logs')
         self.dir = os.path.join(cache, 'guest')
         self.logs = logs
         os.makedirs(self.dir, exist_ok=True)

@@ -171,12 +171,10 @@ def main():
     p.add_argument('--smp', type=int, default=2)
     p.add_argument('--machine', default='pc')
     p.add_argument('--bound', type=float, default=60)
-    p.add_argument('--cache', default=os.environ.get(
-        'QEMU_RCU_CACHE', os.path.expanduser('~/.cache/qemu-rcu')))
+    guest.add_cache_option(p)
     args = p.parse_args()
     guest.exit_on_sigterm()
-    art = guest.Artefacts(args.cache, os.path.join(args.cache, 'work',
-                                                   'logs'))
+    art = guest.Artefacts(args.cache)
     results = {}
     failed = False
     for name, path in (q.split('=', 1) for q in args.qemu):

@@ -681,8 +681,7 @@ def main():
     p.add_argument('--clean', action='store_true',
                    help='copy and configure the trees again')
     p.add_argument('-j', '--jobs', type=int, default=2)
-    p.add_argument('--cache', default=os.environ.get(
-        'QEMU_RCU_CACHE', os.path.expanduser('~/.cache/qemu-rcu')))
+    guest.add_cache_option(p)
     args = p.parse_args()
     guest.exit_on_sigterm()
     args.smp = [int(x) for x in args.smp.split(',')]

@@ -138,12 +138,10 @@ def main():
     p.add_argument('--cycles', type=int, default=30)
     p.add_argument('--machine', default='pc', help='pc or q35')
     p.add_argument('--bound', type=float, default=60)
-    p.add_argument('--cache', default=os.environ.get(
-        'QEMU_RCU_CACHE', os.path.expanduser('~/.cache/qemu-rcu')))
+    guest.add_cache_option(p)
     args = p.parse_args()
     guest.exit_on_sigterm()
-    art = guest.Artefacts(args.cache, os.path.join(args.cache, 'work',
-                                                   'logs'))
+    art = guest.Artefacts(args.cache)
     rows, failed = [], False
     for spec in args.qemu:
         name, rest = spec.split('=', 1)

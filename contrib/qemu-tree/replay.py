@@ -133,15 +133,13 @@ def main():
                    metavar='VAR=VALUE', help='set in every QEMU\'s '
                    'environment (e.g. qemu-rcu tunables)')
     p.add_argument('-j', '--jobs', type=int, default=2)
-    p.add_argument('--cache', default=os.environ.get(
-        'QEMU_RCU_CACHE', os.path.expanduser('~/.cache/qemu-rcu')))
+    guest.add_cache_option(p)
     args = p.parse_args()
     guest.exit_on_sigterm()
     if args.shift is None:
         args.shift = 9 if args.guest == 'alpha' else 5
     builds = [tuple(q.split('=', 1)) for q in args.qemu]
-    logs = os.path.join(args.cache, 'work', 'logs')
-    art = guest.Artefacts(args.cache, logs)
+    art = guest.Artefacts(args.cache)
     cfgs = configs(args, art)
     work = os.path.join(args.cache, 'work', 'replay')
     t0 = time.time()
