@@ -323,12 +323,19 @@ static void rcu_sleeper_reset(RcuSleeper *s)
     qemu_mutex_unlock(&s->lock);
 }
 
+/*
+ * Broadcasts after unlocking: a sleeper woken while the waker still holds
+ * the lock tends to preempt it on its CPU only to block on that lock, two
+ * more context switches on the reader's rcu_read_unlock() path.  A sleeper
+ * that checked woken under the lock before the store is already on the
+ * condition variable when the broadcast comes.
+ */
 static void rcu_sleeper_wake(RcuSleeper *s)
 {
     qemu_mutex_lock(&s->lock);
     s->woken = true;
-    qemu_cond_broadcast(&s->cond);
     qemu_mutex_unlock(&s->lock);
+    qemu_cond_broadcast(&s->cond);
 }
 
 static void rcu_sleeper_wait(RcuSleeper *s, int64_t ns)
