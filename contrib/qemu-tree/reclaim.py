@@ -252,14 +252,16 @@ def main():
     if args.probe:
         print('\nInside QEMU (uprobes): from qemu_ram_free()\'s call_rcu() '
               'to reclaim_ramblock(), and reclaim_ramblock() itself\n')
-        print('| build | n | to the callback: p50 / p99 / max ms '
-              '| the callback: p50 / p99 / max ms |')
-        print('| --- | --- | --- | --- |')
+        print('| build | n | to the callback | in the callback '
+              '| to its end |')
+        print('| --- | --- | --- | --- | --- |')
         for name, _, _, spans in rows:
             if spans:
-                print(f'| {name} | {len(spans)} '
-                      f'| {summary([w for w, _ in spans], " / ")} '
-                      f'| {summary([c for _, c in spans], " / ")} |')
+                cols = ([w for w, _ in spans], [c for _, c in spans],
+                        [w + c for w, c in spans])
+                print(f'| {name} | {len(spans)} | ' +
+                      ' | '.join(summary(v, ' / ') for v in cols) + ' |')
+        print('\n(p50 / p99 / max ms)')
     for huge in (True, False):
         v = sorted(munmap_ms(huge) for _ in range(5))
         print(f'\nmunmap() of {DIMM_MB} MiB of touched memory by itself, '
