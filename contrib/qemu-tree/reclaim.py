@@ -145,10 +145,10 @@ def one_build(qemu, art, work, cycles, bound, machine='pc', env=None,
         kernel, initrd, fw, machine, 2,
         mem=f'512M,slots=2,maxmem={512 + 2 * DIMM_MB}M',
         append='rcu.load=1 memhp_default_state=online_movable')
-    q = guest.Qemu([qemu] + args, work, 'reclaim', env=env)
-    lat, problems, spans = [], [], []
     probes = Probes(qemu, work) if probe else None
     nap = 0.002 if probe else 0.0001
+    q = guest.Qemu([qemu] + args, work, 'reclaim', env=env)
+    lat, problems, spans = [], [], []
 
     def ok(r, what):
         if 'error' in r:
