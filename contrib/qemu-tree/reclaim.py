@@ -192,7 +192,11 @@ def one_build(qemu, art, work, cycles, bound, machine='pc', env=None,
         problems.append(str(e))
     finally:
         if probes:
-            spans = probes.stop()
+            try:
+                spans = probes.stop()
+            except (hotplug.HotplugError, OSError,
+                    subprocess.TimeoutExpired) as e:
+                problems.append(str(e))
         rc = q.quit(timeout=bound)
     if rc != 0:
         problems.append(f'QEMU exited {rc}: ' + q.stderr()[-300:])
