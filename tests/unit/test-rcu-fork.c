@@ -184,11 +184,16 @@ static void test_fork_deadlock(gconstpointer data)
  * thread forks.  A forker that holds the BQL, as QEMU's do, had to wait
  * for the batch to end: in the child the callback has run, once.  One
  * that does not hold it forks at once: in the child that callback is
- * neither finished nor run again, the callback queued after it runs, and
- * the BQL is free.
+ * neither finished nor run again, and the BQL is free.  Either way the
+ * child runs the rest of the batch and then what was queued meanwhile,
+ * each callback once and in queueing order.
  */
+#define AFTER_LONG_CBS 4
+
 static QemuEvent long_cb_started;
-static int long_cb_runs, after_long_cb_runs;
+static int long_cb_runs;
+static int after_long_cb_log[AFTER_LONG_CBS + 1], after_long_cb_runs;
+static struct rcu_head after_long_cb_heads[AFTER_LONG_CBS];
 
 static void long_cb(struct rcu_head *head)
 {
@@ -199,7 +204,23 @@ static void long_cb(struct rcu_head *head)
 
 static void after_long_cb(struct rcu_head *head)
 {
+    if (after_long_cb_runs < ARRAY_SIZE(after_long_cb_log)) {
+        after_long_cb_log[after_long_cb_runs] = head - after_long_cb_heads;
+    }
     after_long_cb_runs++;
+}
+
+static bool after_long_cbs_ran_in_order(void)
+{
+    if (after_long_cb_runs != AFTER_LONG_CBS) {
+        return false;
+    }
+    for (int i = 0; i < AFTER_LONG_CBS; i++) {
+        if (after_long_cb_log[i] != i) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static void test_fork_during_callback(gconstpointer data)
@@ -207,13 +228,19 @@ static void test_fork_during_callback(gconstpointer data)
     bool hold_bql = GPOINTER_TO_INT(data);
 
     if (g_test_subprocess()) {
-        static struct rcu_head heads[2];
+        static struct rcu_head long_head;
         pid_t pid;
 
         qemu_event_init(&long_cb_started, false);
-        call_rcu1(&heads[0], long_cb);
-        call_rcu1(&heads[1], after_long_cb);
+        /* Two in the long callback's batch, two queued while it runs. */
+        call_rcu1(&long_head, long_cb);
+        for (int i = 0; i < AFTER_LONG_CBS / 2; i++) {
+            call_rcu1(&after_long_cb_heads[i], after_long_cb);
+        }
         qemu_event_wait(&long_cb_started);
+        for (int i = AFTER_LONG_CBS / 2; i < AFTER_LONG_CBS; i++) {
+            call_rcu1(&after_long_cb_heads[i], after_long_cb);
+        }
         if (hold_bql) {
             bql_lock();
         }
@@ -221,7 +248,7 @@ static void test_fork_during_callback(gconstpointer data)
         if (pid == 0) {
             alarm(10);
             drain_call_rcu();
-            _exit(long_cb_runs == hold_bql && after_long_cb_runs == 1 ?
+            _exit(long_cb_runs == hold_bql && after_long_cbs_ran_in_order() ?
                   0 : 1);
         }
         if (hold_bql) {
@@ -230,7 +257,7 @@ static void test_fork_during_callback(gconstpointer data)
         wait_child(pid);
         drain_call_rcu();
         g_assert_cmpint(long_cb_runs, ==, 1);
-        g_assert_cmpint(after_long_cb_runs, ==, 1);
+        g_assert_true(after_long_cbs_ran_in_order());
         return;
     }
     run_in_subprocess(NULL);
