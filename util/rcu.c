@@ -142,24 +142,31 @@ static struct {
 } QEMU_ALIGNED(64) rcu_online;
 
 /*
- * The callback queue, a wait-free multi-producer FIFO (docs/design.md,
- * "The callback queue"): a producer announces itself in enq, swaps its
- * node into tail and then links it behind its predecessor.  The
- * call_rcu thread takes the whole queue as its next batch, so the
- * callbacks it runs after a grace period are exactly those queued before
- * the grace period started.  Producers write only this cache line.
+ * The callback queue, a wait-free multi-producer stack that the consumer
+ * reverses (docs/design.md, "The callback queue"): a producer announces
+ * itself in enq, swaps its node into newest and then points the node's
+ * next at the node it displaced.  The call_rcu thread takes the whole
+ * stack as its next batch, oldest first, so the callbacks it runs after
+ * a grace period are exactly those queued before the grace period
+ * started, in the order of the swaps.  Producers write only this cache
+ * line and their own node.
  */
 static struct {
-    struct rcu_head *head;
-    /* &last->next, or &head when empty. */
-    struct rcu_head **tail;
+    /* The last node swapped in; its next leads to older ones. */
+    struct rcu_head *newest;
     /* call_rcu1() calls that have announced themselves. */
     unsigned long enq;
     /* enq at start-up or at the last fork, for the statistics. */
     unsigned long enq_base;
 } QEMU_ALIGNED(64) cbq = {
-    .tail = &cbq.head, .enq = RCU_SEQ_START, .enq_base = RCU_SEQ_START,
+    .enq = RCU_SEQ_START, .enq_base = RCU_SEQ_START,
 };
+
+/*
+ * The next of a node swapped in whose link to the older nodes is not
+ * stored yet.  Never run.
+ */
+static struct rcu_head rcu_link_pending;
 
 /*
  * The call_rcu thread's side, written once per batch.  QEMU's
@@ -419,15 +426,22 @@ static void rcu_fork_gate_park(void)
     } while (rcu_load_seqcst(&rcu_fork_gate.closed));
 }
 
-/* Nodes reachable from cbq.head; only the tail end can change meanwhile. */
+/*
+ * Nodes reachable from cbq.newest through links already stored; the walk
+ * stops at a link in flight, whose node and every older one it misses.
+ */
 static unsigned long rcu_queue_length(void)
 {
-    struct rcu_head *node;
+    struct rcu_head *node, *next;
     unsigned long n = 0;
 
-    /* Acquire pairs with the store-release of each link in call_rcu1(). */
-    for (node = qatomic_load_acquire(&cbq.head); node;
-         node = qatomic_load_acquire(&node->next)) {
+    /* Acquire pairs with the exchanges in call_rcu1(). */
+    for (node = qatomic_load_acquire(&cbq.newest); node; node = next) {
+        /* Relaxed: only the value matters here. */
+        next = qatomic_read(&node->next);
+        if (next == &rcu_link_pending) {
+            break;
+        }
         n++;
     }
     return n;
@@ -1116,11 +1130,11 @@ void cond_synchronize_rcu(unsigned long cookie)
 
 void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
 {
-    struct rcu_head **prev;
+    struct rcu_head *prev;
     unsigned long pending;
 
     node->func = func;
-    node->next = NULL;
+    node->next = &rcu_link_pending;
     rcu_enqueue_depth++;
     /*
      * Announce, then look at the fork gate: a seq_cst read-modify-write
@@ -1136,13 +1150,19 @@ void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
         rcu_enqueue_depth == 1) {
         rcu_fork_gate_park();
     }
-    prev = qatomic_xchg(&cbq.tail, &node->next);
     /*
-     * Release: the node is complete before it can be reached; pairs with
-     * the load-acquire of links in rcu_take_batch() and
-     * rcu_queue_length().
+     * seq_cst, hence a release: the node is complete before it can be
+     * reached; pairs with the exchange in rcu_take_batch() and the
+     * load-acquire in rcu_queue_length().  Every later exchange extends
+     * its release sequence, so whoever reads cbq.newest after it sees
+     * this node's fields, however many nodes lie in between.
      */
-    qatomic_store_release(prev, node);
+    prev = qatomic_xchg(&cbq.newest, node);
+    /*
+     * Release: pairs with the load-acquire in rcu_take_batch(), whose
+     * plain store then rewrites this link.
+     */
+    qatomic_store_release(&node->next, prev);
     rcu_enqueue_depth--;
 
     if (unlikely(qatomic_read(&rcu_call_rcu_thread_missing)) &&
@@ -1150,7 +1170,7 @@ void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
         rcu_start_call_rcu_thread();
     }
     /* The call_rcu thread only sleeps after finding the queue empty. */
-    if (prev == &cbq.head) {
+    if (!prev) {
         qemu_event_set(&rcu_call_ready_event);
     }
     if (pending == qatomic_read(&tunables.force_callbacks)) {
@@ -1182,7 +1202,7 @@ static bool rcu_spin_for_callbacks(void)
     deadline = now_ns() + RCU_IDLE_SPIN_NS;
     do {
         for (int i = 0; i < 64; i++) {
-            if (qatomic_read(&cbq.tail) != &cbq.head) {
+            if (qatomic_read(&cbq.newest)) {
                 return true;
             }
             cpu_relax();
@@ -1208,7 +1228,7 @@ static void rcu_let_batch_grow(void)
     int64_t start, last_growth, now;
     unsigned long seen, count;
 
-    if (qatomic_read(&cbq.tail) == &cbq.head) {
+    if (!qatomic_read(&cbq.newest)) {
         return;
     }
     start = last_growth = now_ns();
@@ -1295,37 +1315,33 @@ static void rcu_wait_for_callbacks(void)
 }
 
 /*
- * Takes the whole queue as the next batch and returns its first node and
- * (in @n) its length, or NULL when the queue is empty.  Waits for links
- * in flight: a producer has swapped its node into the tail but not yet
- * linked it behind its predecessor.
+ * Takes the whole queue as the next batch and returns its oldest node
+ * and (in @n) its length, or NULL when the queue is empty.  Reverses the
+ * stack into queueing order, waiting for links in flight: a producer has
+ * swapped its node in but not yet linked it to the older ones.
  */
 static struct rcu_head *rcu_take_batch(unsigned long *n)
 {
-    struct rcu_head *first, *node, *next, **last;
+    struct rcu_head *node, *next, *first = NULL;
     unsigned round = 0;
 
-    if (qatomic_read(&cbq.tail) == &cbq.head) {
+    if (!qatomic_read(&cbq.newest)) {
         return NULL;
     }
     rcu_take_begin();
-    /* Acquire pairs with the store-release of the link in call_rcu1(). */
-    while (!(first = qatomic_load_acquire(&cbq.head))) {
-        rcu_backoff(&round);
-    }
     /*
-     * No producer links into head until the exchange below makes the
-     * queue empty again; the exchange (seq_cst) orders this store before
-     * theirs.
+     * seq_cst, hence an acquire: pairs with the producers' exchanges, and
+     * their release sequence makes every node's func visible.
      */
-    qatomic_set(&cbq.head, NULL);
-    last = qatomic_xchg(&cbq.tail, &cbq.head);
-    *n = 1;
-    for (node = first; &node->next != last; node = next) {
-        while (!(next = qatomic_load_acquire(&node->next))) {
+    node = qatomic_xchg(&cbq.newest, NULL);
+    for (*n = 0; node; node = next, (*n)++) {
+        /* Acquire pairs with the store-release of the link in call_rcu1(). */
+        while ((next = qatomic_load_acquire(&node->next)) ==
+               &rcu_link_pending) {
             rcu_backoff(&round);
         }
-        (*n)++;
+        node->next = first;
+        first = node;
     }
     qatomic_set(&rcu_batch.head, first);
     qatomic_set(&rcu_consumer.taken, rcu_consumer.taken + *n);
@@ -1790,7 +1806,7 @@ static void rcu_atfork_parent(void)
 
 /*
  * In the child, callbacks the parent's call_rcu thread had taken but not
- * started go back to the head of the queue, unless the forker is the
+ * started go back to the front of the queue, unless the forker is the
  * call_rcu thread itself (fork() from a callback): it goes on running its
  * batch in the child and stays the child's call_rcu thread, so no
  * callback runs twice.  A callback that another thread was running at
@@ -1803,19 +1819,21 @@ static unsigned long rcu_child_requeue_batch(bool forker_runs_batch)
     unsigned long count = 0;
 
     if (!forker_runs_batch && rcu_batch.head) {
-        struct rcu_head **tail = &rcu_batch.head;
+        struct rcu_head **oldest = &cbq.newest;
+        struct rcu_head *next;
 
-        while (*tail) {
-            tail = &(*tail)->next;
+        while (*oldest) {
+            oldest = &(*oldest)->next;
         }
-        *tail = cbq.head;
-        if (!cbq.head) {
-            cbq.tail = tail;
+        /* Below the oldest node, newest first: the batch runs first. */
+        for (node = rcu_batch.head; node; node = next) {
+            next = node->next;
+            node->next = *oldest;
+            *oldest = node;
         }
-        cbq.head = rcu_batch.head;
         rcu_batch.head = NULL;
     }
-    for (node = cbq.head; node; node = node->next) {
+    for (node = cbq.newest; node; node = node->next) {
         count++;
     }
     /*

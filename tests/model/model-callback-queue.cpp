@@ -4,37 +4,38 @@
  * Model 3: the wait-free call_rcu1() queue and its fork gate, against
  * the call_rcu thread taking batches and a thread that forks twice.
  *
- * The queue is a singly linked list with an exchanged tail: cbq.tail is
- * the address of the last node's next field, or &cbq.head when empty.
+ * The queue is a stack that the consumer reverses: cbq.newest is the
+ * last node exchanged in, and each node's next leads to the one before
+ * it, or is &link_pending while its producer has not stored it yet.
  *
- * Producer, call_rcu1(): clears next; announces itself with a seq_cst
- * increment of cbq.enq; then loads the fork gate (seq_cst): if a fork is
- * being prepared it parks -- increments the parked count, waits for the
- * gate to open, decrements the count and looks at the gate again, all
- * seq_cst -- until it finds the gate open.  Then it exchanges its node's
- * &next into cbq.tail (seq_cst), links the node with a store-release
- * into the previous next field (or cbq.head), and sets
+ * Producer, call_rcu1(): stores func and next = &link_pending; announces
+ * itself with a seq_cst increment of cbq.enq; then loads the fork gate
+ * (seq_cst): if a fork is being prepared it parks -- increments the
+ * parked count, waits for the gate to open, decrements the count and
+ * looks at the gate again, all seq_cst -- until it finds the gate open.
+ * Then it exchanges its node into cbq.newest (seq_cst), stores the node
+ * it got back into its node's next (release), and sets
  * rcu_call_ready_event if the queue was empty.
  *
  * Consumer, call_rcu_thread(): rcu_take_batch() returns nothing if
- * cbq.tail is &cbq.head; otherwise rcu_take_begin() stores taking = 1
+ * cbq.newest is NULL; otherwise rcu_take_begin() stores taking = 1
  * (seq_cst) and loads the gate (seq_cst), backing off and waiting while
- * it is closed; then it waits for cbq.head (load-acquire) in case the
- * first link is in flight, clears it, exchanges cbq.tail back to
- * &cbq.head, walks from the first node to the one whose &next it got
- * back, waiting (load-acquire) for links in flight, adds the batch to
- * taken and stores taking = 0 with release.  It runs the batch in order.
- * With nothing to take it looks once more (rcu_spin_for_callbacks()),
- * resets the event, takes again, and only then waits.
+ * it is closed; then it exchanges cbq.newest with NULL (seq_cst) and
+ * walks the nodes it got, waiting (load-acquire) for links in flight
+ * and reversing them, adds the batch to taken and stores taking = 0
+ * with release.  It runs the batch, oldest first.  With nothing to take
+ * it looks once more (rcu_spin_for_callbacks()), resets the event,
+ * takes again, and only then waits.
  *
  * Forker, rcu_fork_gate_close() in fork()'s prepare handler: increments
  * the gate (seq_cst); then, until the counts add up, waits while taking
  * is set, loads parked and taken, counts the nodes reachable from
- * cbq.head (load-acquire of each link) and loads cbq.enq last, all
+ * cbq.newest through stored links (load-acquire of cbq.newest, relaxed
+ * links, stopping at a link in flight) and loads cbq.enq last, all
  * seq_cst: done when parked + taken + linked == enq, modulo 2^64.  The
  * parent handler decrements the gate.  Between the two, where fork()
  * copies the address space, the model plays the child: it walks the
- * inherited queue from cbq.head and checks that it ends at cbq.tail.
+ * inherited queue from cbq.newest and checks that no link is missing.
  *
  * The counters start three short of their wrap-around, as util/rcu.c's
  * do, so the modular sum is exercised.  Two producers queue two
@@ -52,14 +53,21 @@
  *  - until the parent handler runs, nobody exchanges the tail, links a
  *    node or detaches a batch ("queue untouched during fork");
  *  - the forker, reading the queue as the child will, finds a complete
- *    chain from cbq.head to cbq.tail ("complete chain at fork"), and
- *    reads every node's func without a data race;
+ *    chain from cbq.newest, no link in flight ("complete chain at
+ *    fork"), and reads every node's func without a data race;
  *  - every callback runs exactly once, in the order of the exchanges on
- *    cbq.tail ("callbacks run once, in queueing order"), and none is
+ *    cbq.newest ("callbacks run once, in queueing order"), and none is
  *    left behind (LIVELOCK: the call_rcu thread waits for it forever);
  *  - func, written by call_rcu1() before it announces itself, is read
  *    by the call_rcu thread and the child without a DATA RACE (or, when
- *    no store is visible at all, an ACCESS TO UNINITIALIZED VARIABLE).
+ *    no store is visible at all, an ACCESS TO UNINITIALIZED VARIABLE):
+ *    the exchanges on cbq.newest, a release sequence, publish it.
+ *
+ * The consumer's rewrite of each link is a plain store in util/rcu.c,
+ * which must come after the producer's link in happens-before (hence
+ * release and acquire on the link); the model stores it relaxed, as
+ * Relacy has no plain stores to atomics, and leaves that race to
+ * ThreadSanitizer's torture run.
  *
  * "Complete chain at fork" reads the queue through the forker's own
  * C++11 view, which may lag behind the latest values; the ghost checks
@@ -82,7 +90,10 @@
  *                                  parked count
  *  MODEL_BUG_GATE_LOAD_ACQUIRE     the producer's gate load is an
  *                                  acquire, not seq_cst
- *  MODEL_BUG_LINK_RELAXED          the link is stored relaxed
+ *  MODEL_BUG_EXCHANGE_ACQUIRE      the producer's exchange is only an
+ *                                  acquire: it publishes nothing
+ *  MODEL_BUG_TAKE_NO_WAIT          the consumer takes a link in flight
+ *                                  for the end of the batch
  *  MODEL_BUG_WAKE_NO_RECHECK       the call_rcu thread waits right after
  *                                  resetting the event, without taking
  *                                  again: lost wake-up
@@ -104,12 +115,9 @@ struct ModelCb {
     rl::var<int> func;
 };
 
-typedef rl::atomic<ModelCb *> Link;
-
 struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     /* cbq */
-    rl::atomic<ModelCb *> head;
-    rl::atomic<Link *> tail;
+    rl::atomic<ModelCb *> newest;
     rl::atomic<unsigned long> enq;
     /* rcu_consumer */
     rl::atomic<unsigned long> taken;
@@ -119,6 +127,8 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     rl::atomic<unsigned long> parked;
     ModelEvent rcu_call_ready_event;
     ModelCb cb[NODES];
+    /* rcu_link_pending */
+    ModelCb link_pending;
 
     /*
      * Ghost state: plain variables that the threads update right after
@@ -138,8 +148,7 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
 
     void before()
     {
-        head($) = NULL;
-        tail($) = &head;
+        newest($) = NULL;
         enq($) = SEQ_START;
         taken($) = SEQ_START;
         taking($) = 0;
@@ -202,11 +211,11 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
 
     void call_rcu1(int p, ModelCb *node)
     {
-        Link *prev;
+        ModelCb *prev;
 
         node->func($) = CB_FUNC;
         /* A plain store in util/rcu.c: the node is not shared yet. */
-        node->next.store(NULL, rl::mo_relaxed, $);
+        node->next.store(&link_pending, rl::mo_relaxed, $);
 #ifdef MODEL_BUG_GATE_BEFORE_ANNOUNCE
         /* Wait for the gate to open, then announce: no parked count. */
         while (gate_closed()) {
@@ -222,19 +231,20 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
             enqueuing[p] = true;
         }
 #endif
-        prev = tail.exchange(&node->next, rl::mo_seq_cst, $);
+#ifdef MODEL_BUG_EXCHANGE_ACQUIRE
+        prev = newest.exchange(node, rl::mo_acquire, $);
+#else
+        /* A release: pairs with the consumer's exchange, the fork's load. */
+        prev = newest.exchange(node, rl::mo_seq_cst, $);
+#endif
         touch_queue();
         exchanged[nexchanged++] = (int)(node - cb);
-#ifdef MODEL_BUG_LINK_RELAXED
-        prev->store(node, rl::mo_relaxed, $);
-#else
-        /* Pairs with the load-acquire of links by the consumer and fork. */
-        prev->store(node, rl::mo_release, $);
-#endif
+        /* Release: the consumer rewrites the link after its acquire. */
+        node->next.store(prev, rl::mo_release, $);
         touch_queue();
         enqueuing[p] = false;
         /* The call_rcu thread only sleeps after finding the queue empty. */
-        if (prev == &head) {
+        if (!prev) {
             rcu_call_ready_event.set();
         }
     }
@@ -266,36 +276,37 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
 #endif
     }
 
-    /* rcu_take_batch(): the number of nodes taken, the first in @first. */
+    /* rcu_take_batch(): the number of nodes taken, the oldest in @first. */
     int rcu_take_batch(ModelCb **first)
     {
         ModelCb *node, *next;
-        Link *last;
         int n;
 
         /*
-         * Relaxed: anything but &head comes from a producer's exchange
-         * after this thread's own, and the take waits for its link.
+         * Relaxed: a node seen here was exchanged in after this thread's
+         * own last exchange, which the take below reads or follows.
          */
-        if (tail.load(rl::mo_relaxed, $) == &head) {
+        if (!newest.load(rl::mo_relaxed, $)) {
             return 0;
         }
         rcu_take_begin();
-        /* Acquire pairs with the store-release of the link. */
-        while (!(*first = head.load(rl::mo_acquire, $))) {
-            rl::yield(1, $);
-        }
-        /* The exchange below orders this store before the next link. */
-        head.store(NULL, rl::mo_relaxed, $);
+        *first = NULL;
+        /* seq_cst, an acquire: pairs with every producer's exchange. */
+        node = newest.exchange(NULL, rl::mo_seq_cst, $);
         touch_queue();
-        last = tail.exchange(&head, rl::mo_seq_cst, $);
-        touch_queue();
-        n = 1;
-        for (node = *first; &node->next != last; node = next) {
-            while (!(next = node->next.load(rl::mo_acquire, $))) {
+        for (n = 0; node; node = next, n++) {
+            /* Acquire pairs with the store-release of the link. */
+            while ((next = node->next.load(rl::mo_acquire, $)) ==
+                   &link_pending) {
+#ifdef MODEL_BUG_TAKE_NO_WAIT
+                next = NULL;
+                break;
+#endif
                 rl::yield(1, $);
             }
-            n++;
+            /* Only this thread reaches the node from now on. */
+            node->next.store(*first, rl::mo_relaxed, $);
+            *first = node;
         }
         /* Only this thread writes taken; the release below publishes it. */
         taken.store(taken.load(rl::mo_relaxed, $) + n, rl::mo_relaxed, $);
@@ -310,7 +321,7 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     void run_batch(ModelCb *node, int n)
     {
         for (int k = 0; k < n; k++) {
-            /* Relaxed: the take already loaded each link with acquire. */
+            /* Relaxed: this thread stored the link in its take. */
             ModelCb *next = k + 1 < n ? node->next.load(rl::mo_relaxed, $) :
                                         NULL;
             /* Without happens-before, a DATA RACE (or uninitialised). */
@@ -334,7 +345,7 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
 
             while (!n) {
                 /* rcu_spin_for_callbacks(), one look; relaxed as above. */
-                if (tail.load(rl::mo_relaxed, $) != &head) {
+                if (newest.load(rl::mo_relaxed, $)) {
                     n = rcu_take_batch(&first);
                     continue;
                 }
@@ -360,10 +371,15 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     unsigned long linked_nodes(void)
     {
         unsigned long n = 0;
+        ModelCb *next;
 
-        /* Acquire pairs with the store-release of each link. */
-        for (ModelCb *node = head.load(rl::mo_acquire, $); node;
-             node = node->next.load(rl::mo_acquire, $)) {
+        /* Acquire pairs with the exchanges; the links are relaxed. */
+        for (ModelCb *node = newest.load(rl::mo_acquire, $); node;
+             node = next) {
+            next = node->next.load(rl::mo_relaxed, $);
+            if (next == &link_pending) {
+                break;
+            }
             n++;
         }
         return n;
@@ -395,25 +411,26 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
         }
     }
 
-    /* What the child inherits: a chain from cbq.head that ends at tail. */
+    /* What the child inherits: a chain from cbq.newest, every link set. */
     void check_child_queue(void)
     {
-        /*
-         * Relaxed, as the child's plain load: the walk below and the
-         * gate's handshakes must already have ordered the last exchange.
-         */
-        Link *end = tail.load(rl::mo_relaxed, $);
-        Link *last = &head;
+        bool complete = true;
+        ModelCb *next;
 
-        for (ModelCb *node = head.load(rl::mo_acquire, $); node;
-             node = node->next.load(rl::mo_acquire, $)) {
+        /* As the child's plain loads: the gate must have ordered them. */
+        for (ModelCb *node = newest.load(rl::mo_relaxed, $); node;
+             node = next) {
             /* The child runs it: without happens-before, a DATA RACE. */
             int func = node->func($);
 
             (void)func;
-            last = &node->next;
+            next = node->next.load(rl::mo_relaxed, $);
+            if (next == &link_pending) {
+                complete = false;
+                break;
+            }
         }
-        MODEL_CHECK(last == end, "complete chain at fork");
+        MODEL_CHECK(complete, "complete chain at fork");
     }
 
     void fork_twice(void)
