@@ -50,7 +50,7 @@
  *    take ("no take in progress at fork").  A producer that has
  *    announced itself but not yet looked at the gate is fine: it will
  *    find the gate closed and park;
- *  - until the parent handler runs, nobody exchanges the tail, links a
+ *  - until the parent handler runs, nobody exchanges cbq.newest, links a
  *    node or detaches a batch ("queue untouched during fork");
  *  - the forker, reading the queue as the child will, finds a complete
  *    chain from cbq.newest, no link in flight ("complete chain at
