@@ -1815,12 +1815,11 @@ static void rcu_atfork_parent(void)
  */
 static unsigned long rcu_child_requeue_batch(bool forker_runs_batch)
 {
-    struct rcu_head *node;
-    unsigned long count = 0;
+    unsigned long count;
 
     if (!forker_runs_batch && rcu_batch.head) {
         struct rcu_head **oldest = &cbq.newest;
-        struct rcu_head *next;
+        struct rcu_head *node, *next;
 
         while (*oldest) {
             oldest = &(*oldest)->next;
@@ -1833,9 +1832,8 @@ static unsigned long rcu_child_requeue_batch(bool forker_runs_batch)
         }
         rcu_batch.head = NULL;
     }
-    for (node = cbq.newest; node; node = node->next) {
-        count++;
-    }
+    /* The gate left no link in flight, so this counts the whole queue. */
+    count = rcu_queue_length();
     /*
      * Producers parked at the gate exist only in the parent: their
      * announcements are dropped here.
