@@ -81,6 +81,10 @@
 #endif
 
 unsigned long rcu_gp_ctr = RCU_GP_LOCKED;
+
+/* waiting of a reader that no grace period waits for; see rcu.h. */
+static uint8_t rcu_not_waiting;
+
 /* Kept for QEMU's API; the grace period sleeps on rcu_gp_sleeper. */
 QemuEvent rcu_gp_event;
 
@@ -376,7 +380,7 @@ static void rcu_request_force(void)
 
 void rcu_read_unlock_wake(void)
 {
-    qatomic_set(&get_ptr_rcu_reader()->waiting, false);
+    qatomic_set(&get_ptr_rcu_reader()->waiting, rcu_not_waiting);
     rcu_sleeper_wake(&rcu_gp_sleeper);
 }
 
@@ -514,6 +518,15 @@ static bool rcu_mb_global_is_local(void)
 #else
     return true;
 #endif
+}
+
+/* Tells the read side the mode; before the first reader runs. */
+static void rcu_set_read_barrier_mode(void)
+{
+    if (rcu_mb_global_is_local()) {
+        rcu_gp_ctr |= RCU_GP_FENCES;
+        rcu_not_waiting = RCU_READER_FENCES;
+    }
 }
 
 /*
@@ -683,7 +696,8 @@ static void rcu_wait_prepare_scan(RcuWait *w)
         /* Before the scan: a reader leaving after it wakes us again. */
         rcu_sleeper_reset(&rcu_gp_sleeper);
         QLIST_FOREACH(index, &registry, node) {
-            qatomic_set(&index->waiting, true);
+            qatomic_set(&index->waiting,
+                        rcu_not_waiting | RCU_READER_WAITING);
         }
     }
     /*
@@ -710,7 +724,7 @@ static bool rcu_scan(ThreadList *qs)
             QLIST_REMOVE(index, node);
             QLIST_INSERT_HEAD(qs, index, node);
             /* Spares the reader a pointless wake-up. */
-            qatomic_set(&index->waiting, false);
+            qatomic_set(&index->waiting, rcu_not_waiting);
         }
     }
     return QLIST_EMPTY(&registry);
@@ -1551,6 +1565,7 @@ void rcu_register_thread(void)
     }
     assert(self->ctr == 0 && self->depth == 0);
     self->tid = qemu_get_thread_id();
+    self->waiting = rcu_not_waiting;
     self->offline = true;
     if (!rcu_exit_hooked) {
         rcu_exit_notifier.notify = rcu_thread_exit_notify;
@@ -1880,7 +1895,7 @@ static void rcu_atfork_child(void)
     QLIST_INIT(&registry);
     self->registered = false;
     self->offline = true;
-    self->waiting = false;
+    self->waiting = rcu_not_waiting;
     rcu_init_complete();
     if (forker_runs_batch) {
         rcu_call_rcu_thread_missing = false;
@@ -1896,6 +1911,7 @@ static void __attribute__((__constructor__)) rcu_init(void)
 {
     rcu_tunables_init();
     smp_mb_global_init();
+    rcu_set_read_barrier_mode();
     pthread_atfork(rcu_atfork_prepare, rcu_atfork_parent, rcu_atfork_child);
     rcu_init_complete();
     rcu_start_call_rcu_thread();

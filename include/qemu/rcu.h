@@ -42,6 +42,29 @@
 extern unsigned long rcu_gp_ctr;
 
 /*
+ * Standalone, whether readers execute fences is chosen at start-up
+ * (QEMU_MEMBARRIER_RUN_TIME), and the read side learns the choice from
+ * values it loads anyway rather than from qemu_membarrier_active: the top
+ * bit of rcu_gp_ctr in rcu_read_lock(), a bit of waiting in
+ * rcu_read_unlock().  Both are set before the reader's first section
+ * and never change (docs/design.md, "The read side's barrier mode").
+ * Inside QEMU smp_mb_placeholder() makes the choice at build time and
+ * both bits are 0.
+ */
+#ifdef QEMU_MEMBARRIER_RUN_TIME
+#define RCU_GP_FENCES        (1UL << (sizeof(unsigned long) * 8 - 1))
+#define RCU_READER_FENCES    2
+#define rcu_read_barrier()   barrier()
+#else
+#define RCU_GP_FENCES        0UL
+#define RCU_READER_FENCES    0
+#define rcu_read_barrier()   smp_mb_placeholder()
+#endif
+
+/* In waiting: a grace period sleeps until this reader leaves. */
+#define RCU_READER_WAITING   1
+
+/*
  * Part of QEMU's API; qemu-rcu initialises it but never waits on it (its
  * grace period sleeps on a private sleeper that rcu_read_unlock_wake()
  * wakes).
@@ -51,7 +74,8 @@ extern QemuEvent rcu_gp_event;
 struct rcu_reader_data {
     /* Written by the reader, read by synchronize_rcu(). */
     unsigned long ctr;
-    bool waiting;
+    /* RCU_READER_WAITING, and RCU_READER_FENCES in a fences reader. */
+    uint8_t waiting;
 
     /* Private to the reader. */
     unsigned depth;
@@ -93,13 +117,38 @@ void rcu_read_unlock_wake(void) __attribute__((cold));
  */
 static inline void rcu_read_lock_snapshot(struct rcu_reader_data *p_rcu_reader)
 {
-    qatomic_set(&p_rcu_reader->ctr, qatomic_read(&rcu_gp_ctr));
+    unsigned long ctr = qatomic_read(&rcu_gp_ctr);
+
+    qatomic_set(&p_rcu_reader->ctr, ctr);
 
     /*
      * Order the store to ctr before the loads of RCU-protected pointers;
      * pairs with smp_mb_global() in synchronize_rcu().
      */
-    smp_mb_placeholder();
+    if (unlikely(ctr & RCU_GP_FENCES)) {
+        /* Without membarrier() the writer cannot order this CPU. */
+        smp_mb();
+    } else {
+        rcu_read_barrier();
+    }
+}
+
+/* The rest of rcu_read_unlock() when waiting is not 0. */
+static inline void rcu_read_unlock_waiting(struct rcu_reader_data *p_rcu_reader,
+                                           unsigned waiting)
+{
+    if (waiting & RCU_READER_FENCES) {
+        /*
+         * The fence that rcu_read_barrier() left out: order the store to
+         * ctr before the load of waiting that counts; pairs with
+         * smp_mb_global() after the writer sets waiting.
+         */
+        smp_mb();
+        waiting = qatomic_read(&p_rcu_reader->waiting);
+    }
+    if (waiting & RCU_READER_WAITING) {
+        rcu_read_unlock_wake();
+    }
 }
 
 static inline void rcu_read_lock(void)
@@ -131,6 +180,7 @@ static inline void rcu_read_unlock(void)
 {
     struct rcu_reader_data *p_rcu_reader = get_ptr_rcu_reader();
     unsigned depth = p_rcu_reader->depth;
+    unsigned waiting;
 
     /* One branch leaves both nesting and the unbalanced case off the path. */
     if (depth != 1) {
@@ -154,10 +204,13 @@ static inline void rcu_read_unlock(void)
     /*
      * Order the store to ctr before the load of waiting; pairs with
      * smp_mb_global() after the writer sets waiting in wait_for_readers().
+     * A fences reader finds RCU_READER_FENCES and completes the order in
+     * rcu_read_unlock_waiting().
      */
-    smp_mb_placeholder();
-    if (unlikely(qatomic_read(&p_rcu_reader->waiting))) {
-        rcu_read_unlock_wake();
+    rcu_read_barrier();
+    waiting = qatomic_read(&p_rcu_reader->waiting);
+    if (unlikely(waiting)) {
+        rcu_read_unlock_waiting(p_rcu_reader, waiting);
     }
 }
 

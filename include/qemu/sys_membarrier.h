@@ -34,6 +34,13 @@ extern bool qemu_membarrier_active;
         }                                                           \
     } while (0)
 
+/*
+ * The choice is made at run time; qemu/rcu.h's read side then reads it
+ * from values it loads anyway instead of testing the flag.  QEMU's own
+ * header, which chooses at build time, does not define this.
+ */
+#define QEMU_MEMBARRIER_RUN_TIME 1
+
 void smp_mb_global_init(void);
 void smp_mb_global(void);
 

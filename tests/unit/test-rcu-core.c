@@ -56,6 +56,7 @@ typedef struct Reader {
     bool saw_waiting;   /* ever found its waiting flag set */
     bool no_gap;        /* re-enter at once after leaving */
     long sections;
+    struct rcu_reader_data *data;
 } Reader;
 
 static void reader_kick(Notifier *n, void *data)
@@ -71,6 +72,7 @@ static void *reader_fn(void *opaque)
     Reader *r = opaque;
 
     rcu_register_thread();
+    r->data = get_ptr_rcu_reader();
     if (r->use_notifier) {
         rcu_add_force_rcu_notifier(&r->notifier);
     }
@@ -85,7 +87,7 @@ static void *reader_fn(void *opaque)
         } else {
             g_usleep(50);
         }
-        if (qatomic_read(&get_ptr_rcu_reader()->waiting)) {
+        if (qatomic_read(&r->data->waiting) & RCU_READER_WAITING) {
             qatomic_set(&r->saw_waiting, true);
         }
         qatomic_set(&r->inside, false);
@@ -266,6 +268,30 @@ static void test_drain_forces(void)
     g_assert_cmpint(qatomic_read(&cb_count), ==, 1);
     g_assert_cmpint(qatomic_read(&r.kicks), >=, 1);
     reader_stop(&r);
+    quiesce();
+}
+
+/*
+ * The read side learns whether to execute fences from a bit of rcu_gp_ctr
+ * and one of its waiting flag (rcu.h): both must match the mode, and a
+ * forced grace period, which sets and clears waiting, must keep them.
+ */
+static void test_read_barrier_mode(void)
+{
+    bool fences = !qemu_membarrier_enabled();
+    uint8_t not_waiting = fences ? RCU_READER_FENCES : 0;
+    Reader r;
+
+    quiesce();
+    g_assert_cmpint(!!(rcu_gp_ctr & RCU_GP_FENCES), ==, fences);
+    g_assert_cmpint(get_ptr_rcu_reader()->waiting, ==, not_waiting);
+    reader_start(&r, true, true);
+    g_assert_cmpint(qatomic_read(&r.data->waiting), ==, not_waiting);
+    drain_call_rcu();
+    g_assert_true(qatomic_read(&r.saw_waiting));
+    g_assert_cmpint(qatomic_read(&r.data->waiting), ==, not_waiting);
+    reader_stop(&r);
+    g_assert_cmpint(!!(rcu_gp_ctr & RCU_GP_FENCES), ==, fences);
     quiesce();
 }
 
@@ -949,6 +975,7 @@ int main(int argc, char **argv)
                     test_stuck_reader_forced_after_polls);
     g_test_add_func("/rcu/core/callbacks-force", test_callbacks_force);
     g_test_add_func("/rcu/core/drain-forces", test_drain_forces);
+    g_test_add_func("/rcu/core/read-barrier-mode", test_read_barrier_mode);
     g_test_add_func("/rcu/core/force-rcu-and-expedited",
                     test_force_rcu_and_expedited);
     g_test_add_data_func("/rcu/core/force-rcu-covers-next-grace-period",
