@@ -382,6 +382,12 @@ void rcu_read_unlock_wake(void)
 {
     qatomic_set(&get_ptr_rcu_reader()->waiting, rcu_not_waiting);
     rcu_sleeper_wake(&rcu_gp_sleeper);
+    /*
+     * The woken grace period is often queued behind this thread on this
+     * CPU, where it would wait for the rest of our slice, up to a tick
+     * (docs/vgpu-unmap.md); give it the CPU now.
+     */
+    sched_yield();
 }
 
 /*
