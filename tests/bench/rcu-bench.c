@@ -1721,7 +1721,7 @@ static bool run_child(const char *exe, bool fences, int into)
     return true;
 }
 
-#define IDLE_WARM_UP_MS 100
+#define IDLE_WARM_UP_MS 1000
 
 /* The column an --anchor NAME=PATH fills, with PATH in @path; -1 if none. */
 static int anchor_column(const char *spec, const char **path)
@@ -1795,10 +1795,11 @@ static void print_samples(GArray *s)
 
 /*
  * The child side of run_idle_child(): one line per row.  A fresh
- * process wakes its threads slowly for its first tens of milliseconds
- * (about 100 us instead of 15 here, whatever the library: new threads,
- * the call_rcu thread among them), which the in-process columns are
- * long past; samples of that warm-up are dropped.
+ * process wakes its threads slowly at first, whatever the library (new
+ * threads, the call_rcu thread among them): about 100 us instead of 15
+ * for tens of milliseconds on one host, wake-ups of 0.3-9 ms for 400 ms
+ * on another.  The in-process columns are long past that; samples of
+ * the warm-up are dropped.
  */
 static void print_idle_samples(void)
 {
