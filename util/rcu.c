@@ -536,10 +536,11 @@ static void rcu_set_read_barrier_mode(void)
 }
 
 /*
- * The process-wide barrier that pairs with smp_mb_placeholder() in every
- * online reader.  When no other registered thread is online, a local
- * fence is enough: a thread coming online executes smp_mb() after
- * raising rcu_online.count, and one of the two sides sees the other.
+ * The process-wide barrier that pairs with the read-side barrier of every
+ * online reader (rcu_read_barrier(), or smp_mb() in a fences reader).
+ * When no other registered thread is online, a local fence is enough: a
+ * thread coming online executes smp_mb() after raising
+ * rcu_online.count, and one of the two sides sees the other.
  */
 static void rcu_mb_global(void)
 {
@@ -708,7 +709,7 @@ static void rcu_wait_prepare_scan(RcuWait *w)
     }
     /*
      * Order the stores to waiting (and the caller's rcu_gp_ctr update)
-     * before the loads of ctr; pairs with smp_mb_placeholder() in
+     * before the loads of ctr; pairs with the read-side barriers in
      * rcu_read_lock() and rcu_read_unlock().
      */
     if (w->state == RCU_WAIT_FORCED || !w->scanned || !RCU_HOST_TSO) {
@@ -1033,7 +1034,7 @@ void synchronize_rcu(void)
     qemu_mutex_lock(&rcu_registry_lock);
     /*
      * B1: make the caller's updates visible to every reader before readers
-     * can observe the new counter; pairs with smp_mb_placeholder() in
+     * can observe the new counter; pairs with the read-side barrier in
      * rcu_read_lock().  On TSO hosts the order of stores does it: a reader
      * that loads the new counter then loads the updated pointers in order,
      * and one that stored an old snapshot is caught by the global barrier
