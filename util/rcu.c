@@ -53,6 +53,13 @@
 #define RCU_FIRST_POLL_NS 2000
 /* Below this a poll spins with sched_yield() instead of sleeping. */
 #define RCU_SPIN_POLL_NS  50000
+/*
+ * With fences, how long a forced pass looks again for a reader that left
+ * without waking it, and its first timed sleep, which doubles up to
+ * poll_max_us (rcu_wait_recheck()).
+ */
+#define RCU_RECHECK_NS       2000
+#define RCU_FIRST_RECHECK_NS 1000000
 #define RCU_TRIM_PAD      (4 * 1024 * 1024)
 /* How long the call_rcu thread looks for more work before sleeping. */
 #define RCU_IDLE_SPIN_NS  20000
@@ -81,9 +88,6 @@
 #endif
 
 unsigned long rcu_gp_ctr = RCU_GP_LOCKED;
-
-/* waiting of a reader that no grace period waits for; see rcu.h. */
-static uint8_t rcu_not_waiting;
 
 /* Kept for QEMU's API; the grace period sleeps on rcu_gp_sleeper. */
 QemuEvent rcu_gp_event;
@@ -380,7 +384,7 @@ static void rcu_request_force(void)
 
 void rcu_read_unlock_wake(void)
 {
-    qatomic_set(&get_ptr_rcu_reader()->waiting, rcu_not_waiting);
+    qatomic_set(&get_ptr_rcu_reader()->waiting, 0);
     rcu_sleeper_wake(&rcu_gp_sleeper);
     /*
      * The woken grace period is often queued behind this thread on this
@@ -531,7 +535,6 @@ static void rcu_set_read_barrier_mode(void)
 {
     if (rcu_mb_global_is_local()) {
         rcu_gp_ctr |= RCU_GP_FENCES;
-        rcu_not_waiting = RCU_READER_FENCES;
     }
 }
 
@@ -657,6 +660,7 @@ typedef struct RcuWait {
      */
     int64_t start_ns;
     int64_t poll_ns;        /* next normal-state sleep */
+    int64_t recheck_ns;     /* with fences, the next forced sleep */
     int64_t warned_ns;      /* start, or the last stall warning */
     GArray *stalled;        /* RcuStalledReader: a warning to print */
 } RcuWait;
@@ -666,6 +670,7 @@ static void rcu_wait_init(RcuWait *w)
     memset(w, 0, sizeof(*w));
     w->state = RCU_WAIT_NORMAL;
     w->poll_ns = RCU_FIRST_POLL_NS;
+    w->recheck_ns = RCU_FIRST_RECHECK_NS;
 }
 
 static int64_t rcu_wait_elapsed_ns(RcuWait *w)
@@ -703,8 +708,7 @@ static void rcu_wait_prepare_scan(RcuWait *w)
         /* Before the scan: a reader leaving after it wakes us again. */
         rcu_sleeper_reset(&rcu_gp_sleeper);
         QLIST_FOREACH(index, &registry, node) {
-            qatomic_set(&index->waiting,
-                        rcu_not_waiting | RCU_READER_WAITING);
+            qatomic_set(&index->waiting, RCU_READER_WAITING);
         }
     }
     /*
@@ -731,7 +735,7 @@ static bool rcu_scan(ThreadList *qs)
             QLIST_REMOVE(index, node);
             QLIST_INSERT_HEAD(qs, index, node);
             /* Spares the reader a pointless wake-up. */
-            qatomic_set(&index->waiting, rcu_not_waiting);
+            qatomic_set(&index->waiting, 0);
         }
     }
     return QLIST_EMPTY(&registry);
@@ -927,13 +931,56 @@ static void rcu_wait_sleep(RcuWait *w)
         /* A kick rcu_may_kick() held back: notice a drain within a poll. */
         rcu_sleeper_wait(&rcu_gp_sleeper,
                          (int64_t)qatomic_read(&tunables.poll_max_us) * 1000);
-    } else if (stall_ns > 0) {
-        rcu_sleeper_wait(&rcu_gp_sleeper,
-                         MAX(w->warned_ns + stall_ns - now_ns(), 1000));
     } else {
-        rcu_sleeper_wait(&rcu_gp_sleeper, -1);
+        int64_t ns = stall_ns > 0 ?
+                     MAX(w->warned_ns + stall_ns - now_ns(), 1000) : -1;
+
+        if (rcu_mb_global_is_local()) {
+            /* A reader may have left without waking us: rcu_wait_recheck(). */
+            ns = ns < 0 ? w->recheck_ns : MIN(ns, w->recheck_ns);
+            w->recheck_ns = MIN(w->recheck_ns * 2,
+                                (int64_t)qatomic_read(&tunables.poll_max_us) *
+                                1000);
+        }
+        rcu_sleeper_wait(&rcu_gp_sleeper, ns);
     }
     qemu_mutex_lock(&rcu_registry_lock);
+}
+
+/*
+ * With fences, a reader leaves its critical section without a fence
+ * (rcu.h): its unlock may load waiting before our store reaches it while
+ * its store of ctr = 0 has not reached our scan yet, and then neither
+ * side sees the other and nobody wakes us.  That store arrives within
+ * nanoseconds; look again for RCU_RECHECK_NS before sleeping, and since
+ * the architecture bounds no store's delay, rcu_wait_sleep() never
+ * sleeps without a timeout here either.  With membarrier()
+ * smp_mb_global() closes the handshake.
+ */
+static bool rcu_wait_recheck(RcuWait *w, ThreadList *qs)
+{
+    int64_t deadline;
+
+    if (w->state != RCU_WAIT_FORCED || !rcu_mb_global_is_local() ||
+        w->stalled) {
+        return false;
+    }
+    deadline = now_ns() + RCU_RECHECK_NS;
+    for (unsigned i = 1;; i++) {
+        /*
+         * A scan of its own, ordered like the pass's first one after our
+         * stores; pairs with the smp_mb() in a fences reader's
+         * rcu_read_lock().
+         */
+        smp_mb();
+        if (rcu_scan(qs)) {
+            return true;
+        }
+        cpu_relax();
+        if (i % 8 == 0 && now_ns() >= deadline) {
+            return false;
+        }
+    }
 }
 
 /*
@@ -956,6 +1003,9 @@ static void wait_for_readers(RcuWait *w)
             break;
         }
         rcu_wait_kick_and_report(w);
+        if (rcu_wait_recheck(w, &qsreaders)) {
+            break;
+        }
         if (!rcu_wait_spin(w)) {
             rcu_wait_sleep(w);
         }
@@ -1572,7 +1622,7 @@ void rcu_register_thread(void)
     }
     assert(self->ctr == 0 && self->depth == 0);
     self->tid = qemu_get_thread_id();
-    self->waiting = rcu_not_waiting;
+    self->waiting = 0;
     self->offline = true;
     if (!rcu_exit_hooked) {
         rcu_exit_notifier.notify = rcu_thread_exit_notify;
@@ -1902,7 +1952,7 @@ static void rcu_atfork_child(void)
     QLIST_INIT(&registry);
     self->registered = false;
     self->offline = true;
-    self->waiting = rcu_not_waiting;
+    self->waiting = 0;
     rcu_init_complete();
     if (forker_runs_batch) {
         rcu_call_rcu_thread_missing = false;

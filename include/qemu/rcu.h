@@ -42,22 +42,18 @@
 extern unsigned long rcu_gp_ctr;
 
 /*
- * Standalone, whether readers execute fences is chosen at start-up
- * (QEMU_MEMBARRIER_RUN_TIME), and the read side learns the choice from
- * values it loads anyway rather than from qemu_membarrier_active: the top
- * bit of rcu_gp_ctr in rcu_read_lock(), a bit of waiting in
- * rcu_read_unlock().  Both are set before the reader's first section
- * and never change (docs/design.md, "The read side's barrier mode").
- * Inside QEMU smp_mb_placeholder() makes the choice at build time and
- * both bits are 0.
+ * Only rcu_read_lock() may need a fence.  Standalone, whether it does is
+ * chosen at start-up (QEMU_MEMBARRIER_RUN_TIME), and rcu_read_lock()
+ * learns the choice from the top bit of the rcu_gp_ctr value it loads
+ * anyway, set before the first reader runs and never cleared
+ * (docs/design.md, "The read side's barrier mode").  Inside QEMU
+ * smp_mb_placeholder() makes the choice at build time and the bit is 0.
  */
 #ifdef QEMU_MEMBARRIER_RUN_TIME
 #define RCU_GP_FENCES        (1UL << (sizeof(unsigned long) * 8 - 1))
-#define RCU_READER_FENCES    2
 #define rcu_read_barrier()   barrier()
 #else
 #define RCU_GP_FENCES        0UL
-#define RCU_READER_FENCES    0
 #define rcu_read_barrier()   smp_mb_placeholder()
 #endif
 
@@ -74,7 +70,7 @@ extern QemuEvent rcu_gp_event;
 struct rcu_reader_data {
     /* Written by the reader, read by synchronize_rcu(). */
     unsigned long ctr;
-    /* RCU_READER_WAITING, and RCU_READER_FENCES in a fences reader. */
+    /* RCU_READER_WAITING or 0. */
     uint8_t waiting;
 
     /* Private to the reader. */
@@ -133,24 +129,6 @@ static inline void rcu_read_lock_snapshot(struct rcu_reader_data *p_rcu_reader)
     }
 }
 
-/* The rest of rcu_read_unlock() when waiting is not 0. */
-static inline void rcu_read_unlock_waiting(struct rcu_reader_data *p_rcu_reader,
-                                           unsigned waiting)
-{
-    if (waiting & RCU_READER_FENCES) {
-        /*
-         * The fence that rcu_read_barrier() left out: order the store to
-         * ctr before the load of waiting that counts; pairs with
-         * smp_mb_global() after the writer sets waiting.
-         */
-        smp_mb();
-        waiting = qatomic_read(&p_rcu_reader->waiting);
-    }
-    if (waiting & RCU_READER_WAITING) {
-        rcu_read_unlock_wake();
-    }
-}
-
 static inline void rcu_read_lock(void)
 {
     struct rcu_reader_data *p_rcu_reader = get_ptr_rcu_reader();
@@ -180,7 +158,6 @@ static inline void rcu_read_unlock(void)
 {
     struct rcu_reader_data *p_rcu_reader = get_ptr_rcu_reader();
     unsigned depth = p_rcu_reader->depth;
-    unsigned waiting;
 
     /* One branch leaves both nesting and the unbalanced case off the path. */
     if (depth != 1) {
@@ -202,15 +179,15 @@ static inline void rcu_read_unlock(void)
     qatomic_store_release(&p_rcu_reader->ctr, 0);
 
     /*
-     * Order the store to ctr before the load of waiting; pairs with
-     * smp_mb_global() after the writer sets waiting in wait_for_readers().
-     * A fences reader finds RCU_READER_FENCES and completes the order in
-     * rcu_read_unlock_waiting().
+     * No fence orders the store to ctr before the load of waiting: with
+     * membarrier() smp_mb_global() after the writer sets waiting does it;
+     * with fences the writer looks at ctr again and never sleeps without
+     * a timeout (docs/design.md, "Why the forced state never sleeps
+     * through a wake-up").
      */
-    rcu_read_barrier();
-    waiting = qatomic_read(&p_rcu_reader->waiting);
-    if (unlikely(waiting)) {
-        rcu_read_unlock_waiting(p_rcu_reader, waiting);
+    barrier();
+    if (unlikely(qatomic_read(&p_rcu_reader->waiting))) {
+        rcu_read_unlock_wake();
     }
 }
 

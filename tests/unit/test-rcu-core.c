@@ -272,26 +272,115 @@ static void test_drain_forces(void)
 }
 
 /*
- * The read side learns whether to execute fences from a bit of rcu_gp_ctr
- * and one of its waiting flag (rcu.h): both must match the mode, and a
- * forced grace period, which sets and clears waiting, must keep them.
+ * rcu_read_lock() learns whether to execute a fence from a bit of
+ * rcu_gp_ctr (rcu.h): it must match the mode and survive grace periods,
+ * and waiting, which the unlock tests, is 0 whenever no grace period
+ * waits, in either mode.
  */
 static void test_read_barrier_mode(void)
 {
     bool fences = !qemu_membarrier_enabled();
-    uint8_t not_waiting = fences ? RCU_READER_FENCES : 0;
     Reader r;
 
     quiesce();
     g_assert_cmpint(!!(rcu_gp_ctr & RCU_GP_FENCES), ==, fences);
-    g_assert_cmpint(get_ptr_rcu_reader()->waiting, ==, not_waiting);
+    g_assert_cmpint(get_ptr_rcu_reader()->waiting, ==, 0);
     reader_start(&r, true, true);
-    g_assert_cmpint(qatomic_read(&r.data->waiting), ==, not_waiting);
+    g_assert_cmpint(qatomic_read(&r.data->waiting), ==, 0);
     drain_call_rcu();
     g_assert_true(qatomic_read(&r.saw_waiting));
-    g_assert_cmpint(qatomic_read(&r.data->waiting), ==, not_waiting);
+    g_assert_cmpint(qatomic_read(&r.data->waiting), ==, 0);
     reader_stop(&r);
     g_assert_cmpint(!!(rcu_gp_ctr & RCU_GP_FENCES), ==, fences);
+    quiesce();
+}
+
+typedef struct SilentReader {
+    bool inside;
+    bool left;
+    bool unregister;
+} SilentReader;
+
+static void *silent_reader_fn(void *opaque)
+{
+    SilentReader *sr = opaque;
+    struct rcu_reader_data *self;
+
+    rcu_register_thread();
+    self = get_ptr_rcu_reader();
+    rcu_read_lock();
+    qatomic_set(&sr->inside, true);
+    /* Until the grace period has scanned, looked again and gone to sleep. */
+    while (!(qatomic_read(&self->waiting) & RCU_READER_WAITING)) {
+        g_usleep(100);
+    }
+    g_usleep(20 * 1000);
+    /* rcu_read_unlock() as if its load of waiting had come too early. */
+    self->depth = 0;
+    qatomic_store_release(&self->ctr, 0);
+    qatomic_set(&sr->left, true);
+    while (!qatomic_read(&sr->unregister)) {
+        g_usleep(100);
+    }
+    rcu_unregister_thread();
+    return NULL;
+}
+
+static void *expedite_fn(void *opaque)
+{
+    bool *done = opaque;
+
+    rcu_register_thread();
+    synchronize_rcu_expedited();
+    qatomic_set(done, true);
+    rcu_unregister_thread();
+    return NULL;
+}
+
+/*
+ * With fences rcu_read_unlock() executes no fence, so its load of waiting
+ * may come before the forced grace period's store reaches it, while that
+ * grace period's scan still sees the reader's ctr from before the
+ * unlock: nobody wakes the grace period.  Play that outcome with a reader
+ * that leaves without looking at waiting; the grace period must still
+ * end, because with fences its sleep has a timeout.  With membarrier the
+ * outcome cannot happen (smp_mb_global() orders the reader).
+ */
+static void test_fences_missed_wake_up(void)
+{
+    SilentReader sr = { 0 };
+    QemuThread reader, writer;
+    RcuTunables t;
+    bool done = false;
+    int64_t start;
+
+    if (qemu_membarrier_enabled()) {
+        g_test_skip("needs fences: test-rcu-core-fences runs it");
+        return;
+    }
+    quiesce();
+    rcu_get_tunables(&t);
+    /* No stall warning, whose own timed sleep would end the wait too. */
+    t.stall_timeout_ms = 0;
+    rcu_set_tunables(&t);
+    qemu_thread_create(&reader, "silent-reader", silent_reader_fn, &sr,
+                       QEMU_THREAD_JOINABLE);
+    while (!qatomic_read(&sr.inside)) {
+        g_usleep(100);
+    }
+    qemu_thread_create(&writer, "expedite", expedite_fn, &done,
+                       QEMU_THREAD_JOINABLE);
+    while (!qatomic_read(&sr.left)) {
+        g_usleep(100);
+    }
+    start = test_now_ns();
+    while (!qatomic_read(&done) && test_now_ns() - start < GENEROUS_NS) {
+        g_usleep(1000);
+    }
+    g_assert_true(qatomic_read(&done));
+    qemu_thread_join(&writer);
+    qatomic_set(&sr.unregister, true);
+    qemu_thread_join(&reader);
     quiesce();
 }
 
@@ -976,6 +1065,8 @@ int main(int argc, char **argv)
     g_test_add_func("/rcu/core/callbacks-force", test_callbacks_force);
     g_test_add_func("/rcu/core/drain-forces", test_drain_forces);
     g_test_add_func("/rcu/core/read-barrier-mode", test_read_barrier_mode);
+    g_test_add_func("/rcu/core/fences-missed-wake-up",
+                    test_fences_missed_wake_up);
     g_test_add_func("/rcu/core/force-rcu-and-expedited",
                     test_force_rcu_and_expedited);
     g_test_add_data_func("/rcu/core/force-rcu-covers-next-grace-period",
