@@ -15,8 +15,8 @@
  * itself, as the call_rcu thread is during synchronize_rcu(), and one
  * reader that starts online and inside a critical section begun before
  * the writer's update, then
- *   - leaves it: rcu_read_unlock() (store-release of ctr = 0, barrier,
- *     load of waiting; if set, clear it and set rcu_gp_sleeper);
+ *   - leaves it: rcu_read_unlock() (store-release of ctr = 0, compiler
+ *     barrier, load of waiting; if set, clear it and set rcu_gp_sleeper);
  *   - goes offline: rcu_set_online(false), a seq_cst decrement of the
  *     count;
  *   - comes back online: rcu_set_online(true), a seq_cst increment and
@@ -38,7 +38,7 @@
  * seq_cst decrement, makes the reader's ctr = 0 visible to the scan.
  *
  * Faults that can be re-introduced, each of which must make the model
- * fail (tests/model/meson.build runs every one with should_fail):
+ * fail (tests/model/meson.build runs each through model-verdict.py):
  *  MODEL_BUG_RELAXED_ONLINE_COUNT  the count is loaded relaxed: LIVELOCK
  *                                  (the writer sleeps forever) with
  *                                  membarrier in the forced state
@@ -46,6 +46,10 @@
  *                                  smp_mb(): the writer skips the
  *                                  membarrier while the reader enters a
  *                                  section with the old pointer
+ *  MODEL_BUG_FORCED_SLEEP_UNTIMED  the forced sleep has no timeout with
+ *                                  fences either: LIVELOCK with fences
+ *                                  in the forced state (see
+ *                                  model-reader-scan.cpp)
  */
 #include "rcu-model.h"
 

@@ -26,7 +26,12 @@
  *    more section and goes offline (model-online.cpp's reader).
  * The grace period stays in the normal state, forces from the start, or
  * polls once or twice (the second poll has no global barrier) and then
- * forces; readers and writer use membarrier or fences.
+ * forces; readers and writer use membarrier or fences.  The reader's
+ * rcu_read_unlock() has no fence before it loads waiting in either
+ * configuration.  With fences that store-buffering handshake is open, so
+ * a forced pass that finds the reader inside scans again after MFENCE
+ * (rcu_wait_recheck()) and sleeps with a timeout (rcu_wait_sleep()),
+ * then runs another pass; with membarrier it sleeps until woken.
  *
  * Properties: no use of node 0 after the writer freed it (a freed node
  * may be reused at once, so a use after the free instruction is a
@@ -44,10 +49,11 @@
  *                               readers rely on membarrier
  *  MODEL_BUG_FORCED_LOCAL       no global barrier before forced-state
  *                               scans either, once a scan has run: lost
- *                               wake-up
- *  MODEL_BUG_UNLOCK_NO_BARRIER  rcu_read_unlock() without
- *                               smp_mb_placeholder() before it loads
- *                               waiting (the fence configurations)
+ *                               wake-up with membarrier (with fences it
+ *                               only costs a timeout)
+ *  MODEL_BUG_FORCED_SLEEP_UNTIMED  with fences too, the forced sleep
+ *                               has no timeout: the lost wake-up of the
+ *                               unlock without a fence
  */
 #include "tso.h"
 
@@ -82,6 +88,9 @@ enum {
 
 /* Registers. */
 enum { R_SNAP, R_NODE, R_TMP };
+
+/* Scans of rcu_wait_recheck(), which rescans for RCU_RECHECK_NS. */
+enum { RECHECK_SCANS = 2 };
 
 struct Config {
     bool membarrier;
@@ -122,16 +131,17 @@ static void qemu_event_set(Program &p)
     p.bind(out);
 }
 
-static void rcu_read_unlock(Program &p, const Config &c)
+/*
+ * No fence before the load of waiting in either configuration; with
+ * fences the writer's rcu_wait_recheck() and timed sleep make up for a
+ * wake-up missed here.
+ */
+static void rcu_read_unlock(Program &p)
 {
     Label out;
 
-    (void)c;
     /* A store-release is a plain store on x86. */
     p.store(CTR, 0, "rcu_read_unlock(): ctr = 0");
-#ifndef MODEL_BUG_UNLOCK_NO_BARRIER
-    placeholder(p, c, "rcu_read_unlock(): smp_mb_placeholder()");
-#endif
     p.load(R_TMP, WAITING, "rcu_read_unlock(): load waiting");
     p.beq(R_TMP, 0, out, "rcu_read_unlock(): waiting not set");
     p.store(WAITING, 0, "rcu_read_unlock_wake(): waiting = false");
@@ -156,18 +166,18 @@ static Program reader(const Config &c)
     if (c.offline) {
         /* Inside a section begun before the update, holding node 0. */
         p.use(R_NODE, PAYLOAD, "read node 0 (section begun earlier)");
-        rcu_read_unlock(p, c);
+        rcu_read_unlock(p);
         rcu_set_online(p, false);
         rcu_set_online(p, true);
         rcu_read_lock(p, c);
         read_current(p);
-        rcu_read_unlock(p, c);
+        rcu_read_unlock(p);
         rcu_set_online(p, false);
     } else {
         for (int s = 0; s < 2; s++) {
             rcu_read_lock(p, c);
             read_current(p);
-            rcu_read_unlock(p, c);
+            rcu_read_unlock(p);
         }
     }
     p.end();
@@ -228,7 +238,39 @@ static void rcu_scan(Program &p, Label &quiescent)
           "rcu_gp_ongoing(): ctr == rcu_gp_ctr");
 }
 
-/* A forced pass; sleeps and then goes to @again if the reader is inside. */
+/* rcu_wait_recheck(), forced state with fences: rescans after MFENCE. */
+static void rcu_wait_recheck(Program &p, const Config &c, Label &quiescent)
+{
+    if (c.membarrier) {
+        return;
+    }
+    for (int i = 0; i < RECHECK_SCANS; i++) {
+        /* Pairs with the smp_mb() in a fences rcu_read_lock(). */
+        p.mfence("rcu_wait_recheck(): smp_mb()");
+        rcu_scan(p, quiescent);
+    }
+}
+
+/* rcu_wait_sleep(), forced state: with fences, always with a timeout. */
+static void rcu_wait_sleep(Program &p, const Config &c)
+{
+    bool timed = !c.membarrier;
+
+#ifdef MODEL_BUG_FORCED_SLEEP_UNTIMED
+    timed = false;
+#endif
+    if (timed) {
+        p.await_timed(EVENT, EV_SET,
+                      "rcu_wait_sleep(): qemu_event_timedwait_ns()");
+    } else {
+        p.await(EVENT, EV_SET, "rcu_wait_sleep(): qemu_event_wait()");
+    }
+}
+
+/*
+ * A forced pass; if the reader is still inside, sleeps and then goes to
+ * @again.
+ */
 static void forced_pass(Program &p, const Config &c, bool scanned,
                         Label &quiescent, Label &again)
 {
@@ -238,7 +280,8 @@ static void forced_pass(Program &p, const Config &c, bool scanned,
     p.store(WAITING, 1, "rcu_wait_prepare_scan(): waiting = true");
     scan_barrier(p, c, true, scanned);
     rcu_scan(p, quiescent);
-    p.await(EVENT, EV_SET, "rcu_wait_sleep(): qemu_event_wait()");
+    rcu_wait_recheck(p, c, quiescent);
+    rcu_wait_sleep(p, c);
     p.jump(again, "wait_for_readers(): scan again");
 }
 
@@ -265,7 +308,7 @@ static Program writer(const Config &c)
             scan_barrier(p, c, false, i > 0);
             rcu_scan(p, quiescent);
         }
-        /* The first forced pass, then the later ones after a wake-up. */
+        /* The first forced pass, then the later ones after the sleep. */
         forced_pass(p, c, c.normal_polls > 0, quiescent, forced_again);
         p.bind(forced_again);
         forced_pass(p, c, true, quiescent, forced_again);

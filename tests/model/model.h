@@ -142,11 +142,25 @@ struct ModelMembarrier {
 };
 
 /*
+ * A timed wait's timeout: whether it expires at this check of the
+ * sleeper, drawn by the scheduler like every other choice, so that a
+ * failing iteration replays.  The sleepers check only after an
+ * rl::yield(), and Relacy lets a load that follows a yield return only
+ * a store newer than any the thread had seen before it, when there is
+ * one: the scan after a timeout sees the reader's ctr = 0 if it has
+ * been stored by then, as a real sleep of a millisecond would.
+ */
+static inline bool model_timed_out(void)
+{
+    return rl::rand(2) == 0;
+}
+
+/*
  * QemuEvent as util/qemu-thread-posix.c implements it, without the
  * futex: the value is SET or not, and qemu_event_wait() spins with
- * rl::yield() until it reads SET.  A wait that nothing will ever end
- * keeps spinning until Relacy's execution depth limit reports it as a
- * LIVELOCK: that is how a lost wake-up shows up.
+ * rl::yield() until it reads SET.  A wait without a timeout that nothing
+ * will ever end keeps spinning until Relacy's execution depth limit
+ * reports it as a LIVELOCK: that is how a lost wake-up shows up.
  */
 struct ModelEvent {
     rl::atomic<int> value;
@@ -175,10 +189,14 @@ struct ModelEvent {
         smp_mb();
     }
 
-    void wait(void)
+    /* qemu_event_wait(), or qemu_event_timedwait_ns() if @timed. */
+    void wait(bool timed = false)
     {
         while (value.load(rl::mo_acquire, $) != 1) {
             rl::yield(1, $);
+            if (timed && model_timed_out()) {
+                return;
+            }
         }
     }
 };
@@ -230,8 +248,8 @@ struct ModelCondSleeper {
         mutex_unlock();
     }
 
-    /* rcu_sleeper_wait() without a timeout */
-    void wait(void)
+    /* rcu_sleeper_wait(); with a timeout (qemu_cond_timedwait()) if @timed */
+    void wait(bool timed = false)
     {
         for (;;) {
             bool w;
@@ -243,6 +261,9 @@ struct ModelCondSleeper {
                 return;
             }
             rl::yield(1, $);
+            if (timed && model_timed_out()) {
+                return;
+            }
         }
     }
 };
@@ -296,7 +317,10 @@ public:
         rl::thread_id_t n = this->running_threads_count;
 
         (void)yield;
-        /* The models use no timed or spurious waits (no Relacy mutexes). */
+        /*
+         * None of Relacy's timed or spurious waits (no Relacy mutexes):
+         * a timed wait is model_timed_out().
+         */
         RL_VERIFY(this->timed_thread_count_ == 0);
         RL_VERIFY(n);
         reason = rl::unpark_reason_normal;

@@ -15,9 +15,9 @@
  * (RCU_HOST_TSO == 0), so every scan uses rcu_mb_global().
  *
  * Faults that the including models re-introduce (see each model):
- *  MODEL_BUG_LOCK_NO_BARRIER, MODEL_BUG_UNLOCK_NO_BARRIER,
- *  MODEL_BUG_UNLOCK_RELAXED, MODEL_BUG_SCAN_UNORDERED,
- *  MODEL_BUG_LOCAL_BARRIER, MODEL_BUG_RELAXED_ONLINE_COUNT,
+ *  MODEL_BUG_LOCK_NO_BARRIER, MODEL_BUG_UNLOCK_RELAXED,
+ *  MODEL_BUG_SCAN_UNORDERED, MODEL_BUG_LOCAL_BARRIER,
+ *  MODEL_BUG_FORCED_SLEEP_UNTIMED, MODEL_BUG_RELAXED_ONLINE_COUNT,
  *  MODEL_BUG_ONLINE_NO_BARRIER.
  */
 #ifndef TESTS_MODEL_RCU_MODEL_H
@@ -34,6 +34,9 @@
 
 /* normal_polls value: the grace period never leaves the normal state. */
 #define NEVER_FORCE (-1)
+
+/* Scans of rcu_wait_recheck(), which rescans for RCU_RECHECK_NS. */
+#define RECHECK_SCANS 2
 
 struct ModelNode {
     rl::var<int> payload;
@@ -105,11 +108,13 @@ struct RcuCore {
         /* Pairs with the load-acquire in rcu_gp_ongoing(). */
         qatomic_store_release(ctr, 0UL);
 #endif
-        mb.point(0);
-#ifndef MODEL_BUG_UNLOCK_NO_BARRIER
-        /* Pairs with smp_mb_global() after the writer sets waiting. */
-        mb.placeholder();
-#endif
+        /*
+         * Only a compiler barrier before the load of waiting, in both
+         * configurations.  With membarrier, smp_mb_global() after the
+         * writer sets waiting still orders the handshake; with fences
+         * nothing does, and the writer's rcu_wait_recheck() and timed
+         * rcu_wait_sleep() make up for a wake-up this load misses.
+         */
         mb.point(0);
         if (qatomic_read(waiting)) {
             mb.point(0);
@@ -201,8 +206,46 @@ struct RcuCore {
     }
 
     /*
+     * rcu_wait_recheck(), in a forced pass with fences: a reader may have
+     * loaded waiting before the writer's store reached it, while its
+     * ctr = 0 had not reached the scan.  Scans again after smp_mb(), as
+     * rcu_scan() does (clearing waiting).  No rl::yield() between the
+     * scans: the model does not count on the recheck seeing the store,
+     * which no architecture bounds; liveness is the timeout's.
+     */
+    bool rcu_wait_recheck(void)
+    {
+        if (mb.active) {
+            return false;
+        }
+        for (int i = 0; i < RECHECK_SCANS; i++) {
+            /* Pairs with the smp_mb() in a fences rcu_read_lock(). */
+            smp_mb();
+            if (!rcu_gp_ongoing()) {
+                qatomic_set(waiting, false);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /*
+     * rcu_wait_sleep() in the forced state: with fences the sleep always
+     * has a timeout, after which wait_for_readers() runs another forced
+     * pass; with membarrier only a reader's wake-up ends it.
+     */
+    void rcu_wait_sleep(void)
+    {
+#ifdef MODEL_BUG_FORCED_SLEEP_UNTIMED
+        rcu_gp_sleeper.wait(false);
+#else
+        rcu_gp_sleeper.wait(!mb.active);
+#endif
+    }
+
+    /*
      * wait_for_readers(): rcu_wait_update_state(), rcu_wait_prepare_scan(),
-     * rcu_scan() and rcu_wait_sleep() in turn.
+     * rcu_scan(), rcu_wait_recheck() and rcu_wait_sleep() in turn.
      */
     void wait_for_readers(void)
     {
@@ -225,12 +268,15 @@ struct RcuCore {
                 qatomic_set(waiting, false);
                 return;
             }
-            if (forced) {
-                rcu_gp_sleeper.wait();
-            } else {
+            if (!forced) {
                 rl::yield(1, $);
                 polls++;
+                continue;
             }
+            if (rcu_wait_recheck()) {
+                return;
+            }
+            rcu_wait_sleep();
         }
     }
 

@@ -31,11 +31,19 @@
  * for the buffer) and MODEL_BUG_TSO_MEMBARRIER_NO_DRAIN (membarrier's
  * barrier does not drain the buffer).
  *
+ * A wait blocks until a location reads a value (a futex wait); a timed
+ * wait never blocks: whether woken or timed out, its thread goes on to
+ * the same next instruction, and the explorer already tries every
+ * number of steps the other threads may take before that.
+ *
  * Properties: a thread's use of a node that was freed (USE AFTER FREE)
  * or whose payload it cannot see yet (UNINITIALISED READ); a state where
  * no thread can move but some have not finished (DEADLOCK, e.g. a
  * sleeper nobody wakes); and, once every state is known, a state from
- * which the end cannot be reached any more (LIVELOCK).
+ * which the end cannot be reached any more (LIVELOCK).  A run that
+ * loops forever is no livelock as long as it can still leave the loop:
+ * a timed wait that times out again and again while a store stays in
+ * its buffer is one choice of the scheduler, not a state without end.
  */
 #ifndef TESTS_MODEL_TSO_H
 #define TESTS_MODEL_TSO_H
@@ -69,6 +77,7 @@ enum Op {
     OP_BNE,         /* if reg != imm: goto target */
     OP_JUMP,        /* goto target */
     OP_AWAIT,       /* blocks until var reads imm (a futex wait) */
+    OP_AWAIT_TIMED, /* the same with a timeout: never blocks */
     OP_MB_REQUEST,  /* membarrier(): buffer empty, ask the others */
     OP_MB_WAIT,     /* membarrier(): every other thread took its barrier */
     OP_USE,         /* reads node[reg]'s payload (var + reg), checks it */
@@ -133,6 +142,10 @@ public:
     void await(int var, int imm, const char *what)
     {
         emit(OP_AWAIT, var, 0, imm, 0, what);
+    }
+    void await_timed(int var, int imm, const char *what)
+    {
+        emit(OP_AWAIT_TIMED, var, 0, imm, 0, what);
     }
     void membarrier(const char *what)
     {
@@ -438,6 +451,9 @@ inline bool Machine::move(const State &s, Move m, State &out,
             return false;
         }
         break;
+    case OP_AWAIT_TIMED:
+        /* Woken or timed out, on to the next instruction alike. */
+        break;
     case OP_MB_REQUEST:
         if (s.nbuf[t]) {
             return false;
@@ -525,6 +541,10 @@ inline void Machine::describe(const State &before, Move m,
         return;
     case OP_MB_WAIT:
         std::printf(": returns\n");
+        return;
+    case OP_AWAIT_TIMED:
+        std::printf(": %s\n", visible(before, t, i.var) == i.imm ?
+                    "woken" : "times out");
         return;
     default:
         std::printf("\n");
