@@ -100,9 +100,12 @@ G_NORETURN void rcu_read_unlock_unbalanced(void) __attribute__((cold));
 
 /*
  * Clears waiting and wakes the grace period that set it: the slow path
- * of rcu_read_unlock(), taken only in the forced quiescent state.
+ * of rcu_read_unlock(), taken only in the forced quiescent state.  Not
+ * declared cold: GCC would move its call out of the caller's loop, whose
+ * tail then ran at 0.66 or 1.02 ns per section depending on the loop's
+ * address on an AMD EPYC (docs/benchmarks.md).
  */
-void rcu_read_unlock_wake(void) __attribute__((cold));
+void rcu_read_unlock_wake(void);
 
 /*
  * The outermost rcu_read_lock() and rcu_read_unlock() are written for a
