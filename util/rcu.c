@@ -684,6 +684,12 @@ static int64_t rcu_stall_timeout_ns(void)
     return (int64_t)qatomic_read(&tunables.stall_timeout_ms) * 1000000;
 }
 
+/* The longest sleep of a wait that must look again; read at every pass. */
+static int64_t rcu_poll_max_ns(void)
+{
+    return (int64_t)qatomic_read(&tunables.poll_max_us) * 1000;
+}
+
 /* Normal -> forced, at most once per wait. */
 static void rcu_wait_update_state(RcuWait *w)
 {
@@ -713,8 +719,9 @@ static void rcu_wait_prepare_scan(RcuWait *w)
     }
     /*
      * Order the stores to waiting (and the caller's rcu_gp_ctr update)
-     * before the loads of ctr; pairs with the read-side barriers in
-     * rcu_read_lock() and rcu_read_unlock().
+     * before the loads of ctr; pairs with the read-side barrier in
+     * rcu_read_lock(), and with membarrier also orders a leaving reader's
+     * ctr = 0 before its load of waiting (rcu_wait_recheck() otherwise).
      */
     if (w->state == RCU_WAIT_FORCED || !w->scanned || !RCU_HOST_TSO) {
         rcu_mb_global();
@@ -846,8 +853,7 @@ static int64_t rcu_next_poll_ns(RcuWait *w, int64_t polled_ns)
     /* Wake up when forcing is due, not at the end of a 10 ms poll. */
     int64_t ns = MAX(MIN(w->poll_ns, force_ns - polled_ns), 1000);
 
-    w->poll_ns = MIN(w->poll_ns * 2,
-                     (int64_t)qatomic_read(&tunables.poll_max_us) * 1000);
+    w->poll_ns = MIN(w->poll_ns * 2, rcu_poll_max_ns());
     return ns;
 }
 
@@ -929,8 +935,7 @@ static void rcu_wait_sleep(RcuWait *w)
         rcu_poll_sleep(w);
     } else if (w->kick) {
         /* A kick rcu_may_kick() held back: notice a drain within a poll. */
-        rcu_sleeper_wait(&rcu_gp_sleeper,
-                         (int64_t)qatomic_read(&tunables.poll_max_us) * 1000);
+        rcu_sleeper_wait(&rcu_gp_sleeper, rcu_poll_max_ns());
     } else {
         int64_t ns = stall_ns > 0 ?
                      MAX(w->warned_ns + stall_ns - now_ns(), 1000) : -1;
@@ -938,9 +943,7 @@ static void rcu_wait_sleep(RcuWait *w)
         if (rcu_mb_global_is_local()) {
             /* A reader may have left without waking us: rcu_wait_recheck(). */
             ns = ns < 0 ? w->recheck_ns : MIN(ns, w->recheck_ns);
-            w->recheck_ns = MIN(w->recheck_ns * 2,
-                                (int64_t)qatomic_read(&tunables.poll_max_us) *
-                                1000);
+            w->recheck_ns = MIN(w->recheck_ns * 2, rcu_poll_max_ns());
         }
         rcu_sleeper_wait(&rcu_gp_sleeper, ns);
     }
