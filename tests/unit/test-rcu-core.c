@@ -326,14 +326,27 @@ static void *silent_reader_fn(void *opaque)
     return NULL;
 }
 
-static void *expedite_fn(void *opaque)
+/* A grace period in a thread of its own, for a test to wait on. */
+typedef struct Syncer {
+    QemuThread thread;
+    int64_t delay_us;   /* before synchronize_rcu(), like a slow start */
+    bool expedited;     /* synchronize_rcu_expedited() instead */
+    bool done;
+} Syncer;
+
+static void *sync_thread_fn(void *opaque)
 {
-    bool *done = opaque;
+    Syncer *s = opaque;
 
     rcu_register_thread();
-    synchronize_rcu_expedited();
-    qatomic_set(done, true);
+    g_usleep(s->delay_us);
+    if (s->expedited) {
+        synchronize_rcu_expedited();
+    } else {
+        synchronize_rcu();
+    }
     rcu_unregister_thread();
+    qatomic_set(&s->done, true);
     return NULL;
 }
 
@@ -349,9 +362,9 @@ static void *expedite_fn(void *opaque)
 static void test_fences_missed_wake_up(void)
 {
     SilentReader sr = { 0 };
-    QemuThread reader, writer;
+    Syncer syncer = { .expedited = true };
+    QemuThread reader;
     RcuTunables t;
-    bool done = false;
     int64_t start;
 
     if (qemu_membarrier_enabled()) {
@@ -368,17 +381,18 @@ static void test_fences_missed_wake_up(void)
     while (!qatomic_read(&sr.inside)) {
         g_usleep(100);
     }
-    qemu_thread_create(&writer, "expedite", expedite_fn, &done,
+    qemu_thread_create(&syncer.thread, "syncer", sync_thread_fn, &syncer,
                        QEMU_THREAD_JOINABLE);
     while (!qatomic_read(&sr.left)) {
         g_usleep(100);
     }
     start = test_now_ns();
-    while (!qatomic_read(&done) && test_now_ns() - start < GENEROUS_NS) {
+    while (!qatomic_read(&syncer.done) &&
+           test_now_ns() - start < GENEROUS_NS) {
         g_usleep(1000);
     }
-    g_assert_true(qatomic_read(&done));
-    qemu_thread_join(&writer);
+    g_assert_true(qatomic_read(&syncer.done));
+    qemu_thread_join(&syncer.thread);
     qatomic_set(&sr.unregister, true);
     qemu_thread_join(&reader);
     quiesce();
@@ -425,24 +439,6 @@ static void test_force_rcu_and_expedited(void)
     assert_kicked_once_per_phase(&r, kicks);
     reader_stop(&r);
     quiesce();
-}
-
-typedef struct Syncer {
-    QemuThread thread;
-    int64_t delay_us;   /* before synchronize_rcu(), like a slow start */
-    bool done;
-} Syncer;
-
-static void *sync_thread_fn(void *opaque)
-{
-    Syncer *s = opaque;
-
-    rcu_register_thread();
-    g_usleep(s->delay_us);
-    synchronize_rcu();
-    rcu_unregister_thread();
-    qatomic_set(&s->done, true);
-    return NULL;
 }
 
 /*
