@@ -214,8 +214,9 @@ struct rcu_head {
 void call_rcu1(struct rcu_head *head, RCUCBFunc *func);
 
 /*
- * Waits until every callback queued before the call has run.  Drops the
- * BQL while waiting if the caller holds it, and takes it again.
+ * Waits until every callback queued before the call has run; returns at
+ * once, without a grace period, if they all have.  Drops the BQL while
+ * waiting if the caller holds it, and takes it again.
  */
 void drain_call_rcu(void);
 

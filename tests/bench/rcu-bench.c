@@ -579,21 +579,39 @@ static GArray *sample_callback_latency(const BenchFlavour *fl, int samples,
     return s;
 }
 
+/*
+ * drain_call_rcu() latency.  With @queued each sample first queues one
+ * callback, timed with the drain, so that the drain has a callback to
+ * wait for: with nothing queued qemu-rcu's drain returns at once.
+ */
 static GArray *sample_barrier_latency(const BenchFlavour *fl, int samples,
-                                      int gap_us, Worker *reader)
+                                      int gap_us, Worker *reader, bool queued)
 {
     GArray *s = g_array_new(false, false, sizeof(int64_t));
+    void *cbs = queued ? fl->alloc_callbacks(samples) : NULL;
     int64_t start = bench_now_ns();
+    BenchCounter done;
 
+    bench_counter_init(&done);
     for (int i = 0; !sampling_done(i, samples, start); i++) {
         int64_t t0;
 
         g_usleep(gap_us);
         wait_inside(reader);
+        bench_counter_reset(&done, queued);
         t0 = bench_now_ns();
+        if (queued) {
+            fl->enqueue(cbs, i, 1, &done);
+        }
         fl->barrier();
         t0 = bench_now_ns() - t0;
         g_array_append_val(s, t0);
+        /* Returns at once: the drain ran the callback. */
+        bench_counter_wait(&done);
+    }
+    bench_counter_destroy(&done);
+    if (cbs) {
+        fl->free_callbacks(cbs);
     }
     return s;
 }
@@ -766,17 +784,23 @@ static void run_call_rcu(void)
     }
 }
 
-/* Appends @samples idle callback and drain latencies of @fl, in ns. */
-static void sample_idle(const BenchFlavour *fl, int samples, GArray *cb,
-                        GArray *dr)
-{
-    GArray *s = sample_callback_latency(fl, samples, params.gap_us, NULL);
+/* The idle rows' samples, in ns, one array per figure. */
+enum { IDLE_CALLBACK, IDLE_DRAIN, IDLE_DRAIN_QUEUED, IDLE_FIGURES };
 
-    g_array_append_vals(cb, s->data, s->len);
-    g_array_free(s, true);
-    s = sample_barrier_latency(fl, samples, params.gap_us, NULL);
-    g_array_append_vals(dr, s->data, s->len);
-    g_array_free(s, true);
+/* Appends @samples of each idle figure of @fl to @out. */
+static void sample_idle(const BenchFlavour *fl, int samples,
+                        GArray *out[IDLE_FIGURES])
+{
+    GArray *s[IDLE_FIGURES] = {
+        sample_callback_latency(fl, samples, params.gap_us, NULL),
+        sample_barrier_latency(fl, samples, params.gap_us, NULL, false),
+        sample_barrier_latency(fl, samples, params.gap_us, NULL, true),
+    };
+
+    for (int i = 0; i < IDLE_FIGURES; i++) {
+        g_array_append_vals(out[i], s[i]->data, s[i]->len);
+        g_array_free(s[i], true);
+    }
 }
 
 /*
@@ -786,18 +810,28 @@ static void sample_idle(const BenchFlavour *fl, int samples, GArray *cb,
  * (QEMU's rcu.c, the fence fallback) included, after the rest of the
  * run (run_idle_rounds()).  This only creates the rows.
  */
-static Row *idle_rows[4];
+static Row *idle_rows[IDLE_FIGURES][2];
 
 static void run_idle_latency(void)
 {
-    idle_rows[0] = row_new("callback_idle_median_us", "us",
-                           "call_rcu callback latency idle, median");
-    idle_rows[1] = row_new("callback_idle_p99_us", "us",
-                           "call_rcu callback latency idle, p99");
-    idle_rows[2] = row_new("drain_idle_median_us", "us",
-                           "drain_call_rcu (rcu_barrier) idle, median");
-    idle_rows[3] = row_new("drain_idle_p99_us", "us",
-                           "drain_call_rcu (rcu_barrier) idle, p99");
+    idle_rows[IDLE_CALLBACK][0] =
+        row_new("callback_idle_median_us", "us",
+                "call_rcu callback latency idle, median");
+    idle_rows[IDLE_CALLBACK][1] =
+        row_new("callback_idle_p99_us", "us",
+                "call_rcu callback latency idle, p99");
+    idle_rows[IDLE_DRAIN][0] =
+        row_new("drain_idle_median_us", "us",
+                "drain_call_rcu (rcu_barrier) idle, median");
+    idle_rows[IDLE_DRAIN][1] =
+        row_new("drain_idle_p99_us", "us",
+                "drain_call_rcu (rcu_barrier) idle, p99");
+    idle_rows[IDLE_DRAIN_QUEUED][0] =
+        row_new("drain_queued_idle_median_us", "us",
+                "call_rcu + drain_call_rcu idle, median");
+    idle_rows[IDLE_DRAIN_QUEUED][1] =
+        row_new("drain_queued_idle_p99_us", "us",
+                "call_rcu + drain_call_rcu idle, p99");
 }
 
 static void mark_na(Row *r, const BenchFlavour *fl, int f, bool has)
@@ -817,6 +851,9 @@ static void run_forcing(void)
                           "synchronize_rcu, kickable stuck reader, median");
     Row *dr_med = row_new("drain_stuck_reader_median_ms", "ms",
                           "drain_call_rcu, kickable stuck reader, median");
+    Row *dq_med = row_new("drain_queued_stuck_reader_median_ms", "ms",
+                          "call_rcu + drain, kickable stuck reader, "
+                          "median");
     Row *ex_med = row_new("expedited_idle_median_us", "us",
                           "synchronize_rcu_expedited idle, median");
     Row *ex_p99 = row_new("expedited_idle_p99_us", "us",
@@ -839,6 +876,7 @@ static void run_forcing(void)
         mark_na(cb_p99, fl, f, kick_gp);
         mark_na(sy_med, fl, f, kick_gp);
         mark_na(dr_med, fl, f, kickable);
+        mark_na(dq_med, fl, f, kickable);
         mark_na(ex_med, fl, f, expedited);
         mark_na(ex_p99, fl, f, expedited);
         mark_na(ex_stuck, fl, f, expedited && kickable);
@@ -861,8 +899,11 @@ static void run_forcing(void)
             record(sy_med, NULL, f, s, 1e6);
             g_array_free(s, true);
         }
-        s = sample_barrier_latency(fl, params.stall_samples, 1000, w);
+        s = sample_barrier_latency(fl, params.stall_samples, 1000, w, false);
         record(dr_med, NULL, f, s, 1e6);
+        g_array_free(s, true);
+        s = sample_barrier_latency(fl, params.stall_samples, 1000, w, true);
+        record(dq_med, NULL, f, s, 1e6);
         g_array_free(s, true);
         if (expedited) {
             s = sample_op(fl->synchronize_expedited, params.sync_samples, w);
@@ -1740,11 +1781,11 @@ static int anchor_column(const char *spec, const char **path)
 
 /*
  * One round of the idle rows for a child column: @exe samples its
- * qemu-rcu column @samples times and prints every sample, which are
- * appended to @cb and @dr.
+ * qemu-rcu column @samples times and prints every sample, one line per
+ * figure, which are appended to @out.
  */
 static bool run_idle_child(const char *exe, bool fences, int into,
-                           int samples, GArray *cb, GArray *dr)
+                           int samples, GArray *out[IDLE_FIGURES])
 {
     g_autofree char *text = NULL;
     g_autoptr(GError) err = NULL;
@@ -1764,22 +1805,23 @@ static bool run_idle_child(const char *exe, bool fences, int into,
                 flavour_names[into], err->message);
         return false;
     }
-    lines = g_strsplit(text, "\n", 3);
-    for (int i = 0; i < 2; i++) {
+    lines = g_strsplit(text, "\n", IDLE_FIGURES + 1);
+    for (int i = 0; i < IDLE_FIGURES; i++) {
         g_auto(GStrv) v = g_strsplit(lines[i] ? lines[i] : "", " ", -1);
+        guint len = out[i]->len;
 
         for (int k = 0; v[k]; k++) {
             int64_t ns = g_ascii_strtoll(v[k], NULL, 10);
 
             if (*v[k]) {
-                g_array_append_val(i ? dr : cb, ns);
+                g_array_append_val(out[i], ns);
             }
         }
-    }
-    if (!cb->len || !dr->len) {
-        fprintf(stderr, "qemu-rcu-bench: %s column, idle rows: no "
-                "samples\n", flavour_names[into]);
-        return false;
+        if (out[i]->len == len) {
+            fprintf(stderr, "qemu-rcu-bench: %s column, idle rows: no "
+                    "samples\n", flavour_names[into]);
+            return false;
+        }
     }
     return true;
 }
@@ -1793,8 +1835,22 @@ static void print_samples(GArray *s)
     printf("\n");
 }
 
+static void idle_arrays_new(GArray *out[IDLE_FIGURES])
+{
+    for (int i = 0; i < IDLE_FIGURES; i++) {
+        out[i] = g_array_new(false, false, sizeof(int64_t));
+    }
+}
+
+static void idle_arrays_free(GArray *out[IDLE_FIGURES])
+{
+    for (int i = 0; i < IDLE_FIGURES; i++) {
+        g_array_free(out[i], true);
+    }
+}
+
 /*
- * The child side of run_idle_child(): one line per row.  A fresh
+ * The child side of run_idle_child(): one line per figure.  A fresh
  * process wakes its threads slowly at first, whatever the library (new
  * threads, the call_rcu thread among them): about 100 us instead of 15
  * for tens of milliseconds on one host, wake-ups of 0.3-9 ms for 400 ms
@@ -1803,20 +1859,21 @@ static void print_samples(GArray *s)
  */
 static void print_idle_samples(void)
 {
-    GArray *cb = g_array_new(false, false, sizeof(int64_t));
-    GArray *dr = g_array_new(false, false, sizeof(int64_t));
+    GArray *out[IDLE_FIGURES];
     int64_t warm = bench_now_ns() + IDLE_WARM_UP_MS * 1000000LL;
 
+    idle_arrays_new(out);
     while (bench_now_ns() < warm) {
-        sample_idle(flavours[FL_QEMU], 1, cb, dr);
+        sample_idle(flavours[FL_QEMU], 1, out);
     }
-    g_array_set_size(cb, 0);
-    g_array_set_size(dr, 0);
-    sample_idle(flavours[FL_QEMU], params.latency_samples, cb, dr);
-    print_samples(cb);
-    print_samples(dr);
-    g_array_free(cb, true);
-    g_array_free(dr, true);
+    for (int i = 0; i < IDLE_FIGURES; i++) {
+        g_array_set_size(out[i], 0);
+    }
+    sample_idle(flavours[FL_QEMU], params.latency_samples, out);
+    for (int i = 0; i < IDLE_FIGURES; i++) {
+        print_samples(out[i]);
+    }
+    idle_arrays_free(out);
 }
 
 /*
@@ -1827,45 +1884,43 @@ static void print_idle_samples(void)
 static bool run_idle_rounds(bool fences_column)
 {
     int per_round = MAX(params.latency_samples / params.rounds, 1);
-    GArray *cb[FL_COUNT] = { NULL }, *dr[FL_COUNT] = { NULL };
+    GArray *out[FL_COUNT][IDLE_FIGURES];
     bool ok = true;
 
     for (int f = 0; f < FL_COUNT; f++) {
-        cb[f] = g_array_new(false, false, sizeof(int64_t));
-        dr[f] = g_array_new(false, false, sizeof(int64_t));
+        idle_arrays_new(out[f]);
     }
     fprintf(stderr, "qemu-rcu-bench: idle rows, %d round(s) over every "
             "column...\n", params.rounds);
     for (int r = 0; r < params.rounds; r++) {
         for (int f = 0; f < FL_COUNT; f++) {
             if (flavours[f] && f != FL_QEMU) {
-                sample_idle(flavours[f], per_round, cb[f], dr[f]);
+                sample_idle(flavours[f], per_round, out[f]);
             }
         }
         /* Measured like the QEMU columns: this process has more threads. */
         if (flavours[FL_QEMU]) {
             ok &= run_idle_child("/proc/self/exe", false, FL_QEMU,
-                                 per_round, cb[FL_QEMU], dr[FL_QEMU]);
+                                 per_round, out[FL_QEMU]);
         }
         if (fences_column) {
             ok &= run_idle_child("/proc/self/exe", true, FL_FENCES,
-                                 per_round, cb[FL_FENCES], dr[FL_FENCES]);
+                                 per_round, out[FL_FENCES]);
         }
         for (int i = 0; params.anchors && params.anchors[i]; i++) {
             const char *path;
             int into = anchor_column(params.anchors[i], &path);
 
-            ok &= run_idle_child(path, false, into, per_round, cb[into],
-                                 dr[into]);
+            ok &= run_idle_child(path, false, into, per_round, out[into]);
         }
     }
     for (int f = 0; f < FL_COUNT; f++) {
-        if (cb[f]->len) {
-            record(idle_rows[0], idle_rows[1], f, cb[f], 1e3);
-            record(idle_rows[2], idle_rows[3], f, dr[f], 1e3);
+        for (int i = 0; i < IDLE_FIGURES; i++) {
+            if (out[f][i]->len) {
+                record(idle_rows[i][0], idle_rows[i][1], f, out[f][i], 1e3);
+            }
         }
-        g_array_free(cb[f], true);
-        g_array_free(dr[f], true);
+        idle_arrays_free(out[f]);
     }
     return ok;
 }

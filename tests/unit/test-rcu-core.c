@@ -287,7 +287,7 @@ static void test_read_barrier_mode(void)
     g_assert_cmpint(get_ptr_rcu_reader()->waiting, ==, 0);
     reader_start(&r, true, true);
     g_assert_cmpint(qatomic_read(&r.data->waiting), ==, 0);
-    drain_call_rcu();
+    synchronize_rcu_expedited();
     g_assert_true(qatomic_read(&r.saw_waiting));
     g_assert_cmpint(qatomic_read(&r.data->waiting), ==, 0);
     reader_stop(&r);
@@ -326,11 +326,12 @@ static void *silent_reader_fn(void *opaque)
     return NULL;
 }
 
-/* A grace period in a thread of its own, for a test to wait on. */
+/* A grace period or a drain in a thread of its own, for a test to wait on. */
 typedef struct Syncer {
     QemuThread thread;
     int64_t delay_us;   /* before synchronize_rcu(), like a slow start */
     bool expedited;     /* synchronize_rcu_expedited() instead */
+    bool drain;         /* drain_call_rcu() instead */
     bool done;
 } Syncer;
 
@@ -340,7 +341,9 @@ static void *sync_thread_fn(void *opaque)
 
     rcu_register_thread();
     g_usleep(s->delay_us);
-    if (s->expedited) {
+    if (s->drain) {
+        drain_call_rcu();
+    } else if (s->expedited) {
         synchronize_rcu_expedited();
     } else {
         synchronize_rcu();
@@ -348,6 +351,68 @@ static void *sync_thread_fn(void *opaque)
     rcu_unregister_thread();
     qatomic_set(&s->done, true);
     return NULL;
+}
+
+/*
+ * A drain with nothing queued returns without a grace period, however
+ * long a reader stays inside: like Linux's rcu_barrier(), it waits for
+ * callbacks, not for readers.
+ */
+static void test_drain_nothing_queued(void)
+{
+    RcuStats before, after;
+    Reader r;
+
+    quiesce();
+    set_force_after_us(60 * 1000000);
+    reader_start(&r, true, true);
+    rcu_get_stats(&before);
+    drain_call_rcu();
+    rcu_get_stats(&after);
+    g_assert_cmpuint(after.grace_periods, ==, before.grace_periods);
+    g_assert_cmpint(qatomic_read(&r.kicks), ==, 0);
+    reader_stop(&r);
+    quiesce();
+}
+
+typedef struct BlockingCb {
+    struct rcu_head rcu;
+    QemuEvent running;
+    QemuEvent release;
+} BlockingCb;
+
+static void blocking_cb(struct rcu_head *head)
+{
+    BlockingCb *b = container_of(head, BlockingCb, rcu);
+
+    qemu_event_set(&b->running);
+    qemu_event_wait(&b->release);
+}
+
+/*
+ * A callback whose grace period is over but which has not returned yet
+ * still holds up a drain: the queue is empty and the grace period done,
+ * yet drain_call_rcu() must wait for the callback to finish.
+ */
+static void test_drain_waits_for_running_callback(void)
+{
+    Syncer drainer = { .drain = true };
+    BlockingCb b;
+
+    quiesce();
+    qemu_event_init(&b.running, false);
+    qemu_event_init(&b.release, false);
+    call_rcu1(&b.rcu, blocking_cb);
+    qemu_event_wait(&b.running);
+    qemu_thread_create(&drainer.thread, "drainer", sync_thread_fn, &drainer,
+                       QEMU_THREAD_JOINABLE);
+    g_usleep(20000);
+    g_assert_false(qatomic_read(&drainer.done));
+    qemu_event_set(&b.release);
+    qemu_thread_join(&drainer.thread);
+    g_assert_true(qatomic_read(&drainer.done));
+    qemu_event_destroy(&b.running);
+    qemu_event_destroy(&b.release);
 }
 
 /*
@@ -1060,6 +1125,10 @@ int main(int argc, char **argv)
                     test_stuck_reader_forced_after_polls);
     g_test_add_func("/rcu/core/callbacks-force", test_callbacks_force);
     g_test_add_func("/rcu/core/drain-forces", test_drain_forces);
+    g_test_add_func("/rcu/core/drain-nothing-queued",
+                    test_drain_nothing_queued);
+    g_test_add_func("/rcu/core/drain-waits-for-running-callback",
+                    test_drain_waits_for_running_callback);
     g_test_add_func("/rcu/core/read-barrier-mode", test_read_barrier_mode);
     g_test_add_func("/rcu/core/fences-missed-wake-up",
                     test_fences_missed_wake_up);
