@@ -1790,6 +1790,13 @@ void rcu_set_tunables_sized(const RcuTunables *t, size_t size)
 void rcu_test_skip_sequences(unsigned long n)
 {
     assert(n % 2 == 0);
+    /*
+     * The caller's drain returned when its marker callback ran, maybe
+     * before the end of that batch moved ran.
+     */
+    while (qatomic_load_acquire(&rcu_consumer.ran) != qatomic_read(&cbq.enq)) {
+        g_usleep(100);
+    }
     qemu_mutex_lock(&rcu_sync_lock);
     assert(cbq.enq == rcu_consumer.taken && cbq.enq == rcu_consumer.done &&
            cbq.enq == rcu_consumer.ran);

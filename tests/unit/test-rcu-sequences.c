@@ -51,6 +51,27 @@ static void test_callback_seq_wrap(void)
                      before.forced_grace_periods);
 }
 
+static void noop_cb(struct rcu_head *head)
+{
+}
+
+/*
+ * drain_call_rcu() returns once its marker callback has run, which can
+ * be before the call_rcu thread has finished that batch; skipping
+ * sequences right after it must wait for the batch rather than find the
+ * counters inconsistent.
+ */
+static void test_skip_right_after_drain(void)
+{
+    static struct rcu_head head;
+
+    for (int i = 0; i < 2000; i++) {
+        call_rcu1(&head, noop_cb);
+        drain_call_rcu();
+        rcu_test_skip_sequences(2);
+    }
+}
+
 /*
  * Once the counters have moved 2^(BITS-1) past the initial force_rcu()
  * targets, those targets must not read as the future: grace periods and
@@ -88,6 +109,8 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/rcu/sequences/callback-seq-wrap",
                     test_callback_seq_wrap);
+    g_test_add_func("/rcu/sequences/skip-right-after-drain",
+                    test_skip_right_after_drain);
     g_test_add_func("/rcu/sequences/half-range", test_half_range);
     return g_test_run();
 }
