@@ -2010,8 +2010,8 @@ int main(int argc, char **argv)
     set_default(&params.max_ms, 2000, 200);
     set_default(&params.callbacks, 1000000, 100000);
     set_default(&params.repeat, 5, 1);
-    set_default(&params.latency_samples, 100, 10);
-    set_default(&params.stall_samples, 20, 3);
+    set_default(&params.latency_samples, 500, 10);
+    set_default(&params.stall_samples, 40, 3);
     set_default(&params.section_ns, 1000, 1000);
     set_default(&params.gap_us, 2000, 200);
     set_default(&params.rounds, 5, 1);
