@@ -814,24 +814,25 @@ static Row *idle_rows[IDLE_FIGURES][2];
 
 static void run_idle_latency(void)
 {
-    idle_rows[IDLE_CALLBACK][0] =
-        row_new("callback_idle_median_us", "us",
-                "call_rcu callback latency idle, median");
-    idle_rows[IDLE_CALLBACK][1] =
-        row_new("callback_idle_p99_us", "us",
-                "call_rcu callback latency idle, p99");
-    idle_rows[IDLE_DRAIN][0] =
-        row_new("drain_idle_median_us", "us",
-                "drain_call_rcu (rcu_barrier) idle, median");
-    idle_rows[IDLE_DRAIN][1] =
-        row_new("drain_idle_p99_us", "us",
-                "drain_call_rcu (rcu_barrier) idle, p99");
-    idle_rows[IDLE_DRAIN_QUEUED][0] =
-        row_new("drain_queued_idle_median_us", "us",
-                "call_rcu + drain_call_rcu idle, median");
-    idle_rows[IDLE_DRAIN_QUEUED][1] =
-        row_new("drain_queued_idle_p99_us", "us",
-                "call_rcu + drain_call_rcu idle, p99");
+    static const struct {
+        const char *key;
+        const char *label;
+    } figures[IDLE_FIGURES] = {
+        [IDLE_CALLBACK] = { "callback_idle", "call_rcu callback latency idle" },
+        [IDLE_DRAIN] = { "drain_idle", "drain_call_rcu (rcu_barrier) idle" },
+        [IDLE_DRAIN_QUEUED] = { "drain_queued_idle",
+                                "call_rcu + drain_call_rcu idle" },
+    };
+
+    for (int i = 0; i < IDLE_FIGURES; i++) {
+        g_autofree char *median = g_strdup_printf("%s_median_us",
+                                                  figures[i].key);
+        g_autofree char *p99 = g_strdup_printf("%s_p99_us", figures[i].key);
+
+        idle_rows[i][0] = row_new(median, "us", "%s, median",
+                                  figures[i].label);
+        idle_rows[i][1] = row_new(p99, "us", "%s, p99", figures[i].label);
+    }
 }
 
 static void mark_na(Row *r, const BenchFlavour *fl, int f, bool has)
