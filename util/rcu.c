@@ -596,6 +596,16 @@ static unsigned long rcu_call_count(void)
     return qatomic_read(&cbq.enq) - qatomic_read(&rcu_consumer.done);
 }
 
+/*
+ * Every callback queued so far has run.  Acquire pairs with the
+ * store-release in rcu_run_batch() and keeps the load of enq after it
+ * (docs/design.md, "drain_call_rcu() with nothing queued").
+ */
+static bool rcu_all_callbacks_ran(void)
+{
+    return qatomic_load_acquire(&rcu_consumer.ran) == qatomic_read(&cbq.enq);
+}
+
 /* Somebody waits: a drain, an expedited grace period, force_rcu(). */
 static bool rcu_force_requested(void)
 {
@@ -1474,8 +1484,8 @@ static void rcu_run_batch(struct rcu_reader_data *self, struct rcu_head *node)
     rcu_running_callbacks = false;
     /*
      * Release: the callbacks' effects come first; pairs with the
-     * load-acquire in drain_call_rcu().  taken is read again because a
-     * fork child resets it under a callback that forked.
+     * load-acquire in rcu_all_callbacks_ran().  taken is read again
+     * because a fork child resets it under a callback that forked.
      */
     qatomic_store_release(&rcu_consumer.ran, rcu_consumer.taken);
     rcu_set_online(self, false);
@@ -1530,14 +1540,8 @@ void drain_call_rcu(void)
 
     rcu_check_may_block("drain_call_rcu");
 
-    /*
-     * Every callback queued so far has run: return at once, as Linux's
-     * rcu_barrier() does, without a grace period or a kick.  Acquire
-     * pairs with the store-release in rcu_run_batch() and keeps the load
-     * of enq after it (docs/design.md, "drain_call_rcu() with nothing
-     * queued").
-     */
-    if (qatomic_load_acquire(&rcu_consumer.ran) == qatomic_read(&cbq.enq)) {
+    /* As Linux's rcu_barrier(): no grace period, no kick. */
+    if (rcu_all_callbacks_ran()) {
         return;
     }
 
@@ -1794,7 +1798,7 @@ void rcu_test_skip_sequences(unsigned long n)
      * The caller's drain returned when its marker callback ran, maybe
      * before the end of that batch moved ran.
      */
-    while (qatomic_load_acquire(&rcu_consumer.ran) != qatomic_read(&cbq.enq)) {
+    while (!rcu_all_callbacks_ran()) {
         g_usleep(100);
     }
     qemu_mutex_lock(&rcu_sync_lock);
