@@ -24,11 +24,12 @@
 #       (tests/bench/anchor-ext.c stands in for the extensions the demo
 #       calls).
 #   tests/bench/anchors.sh --read [--quick] BUILD_DIR \
-#           [THREADS [MILLIONS [REPEAT]]]
+#           [THREADS [MILLIONS [ROUNDS]]]
 #       the read side alone in the second harness (read-bench.c): median
-#       wall-clock ns per iteration of each implementation in each mode,
-#       against the best QEMU in the same mode and against the best QEMU
-#       as Debian builds it.
+#       over ROUNDS interleaved rounds of the wall-clock ns per iteration
+#       of each implementation in each mode, against the best QEMU and
+#       the best liburcu in the same mode, per round and overall, and
+#       against the best QEMU as Debian builds it.
 #   tests/bench/anchors.sh --growth [--quick] BUILD_DIR OUT_DIR \
 #           [growth-bench options]
 #       growth-bench (growth with threads) for qemu-rcu and both QEMUs,
@@ -349,69 +350,115 @@ torture)
     ;;
 esac
 
-# --read
+# --read: ROUNDS rounds, each running every executable once (a fresh
+# process, one run of MILLIONS million iterations per thread count), in
+# an order that rotates from round to round, so that a host whose speed
+# drifts during the minute this takes slows every implementation alike.
 if [ $quick = 1 ]; then
-    threads=${1:-1} millions=${2:-2} repeat=${3:-3}
+    threads=${1:-1} millions=${2:-2} rounds=${3:-3}
 else
-    threads=${1:-2} millions=${2:-50} repeat=${3:-5}
+    threads=${1:-2} millions=${2:-30} rounds=${3:-7}
 fi
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
-run() {
-    local name=$1
-    shift
-    echo "running $name ..." >&2
-    "${prio[@]}" "$@" "$threads" "$millions" "$repeat" |
-        sed "s/^[^ ]* */$name /" >> "$results"
+names=() envs=() bins=()
+add() {
+    names+=("$1") envs+=("$2") bins+=("$3")
 }
 
 read_side_anchors >&2
 for name in "${anchors[@]}"; do
     build_anchor "$name" >&2
     if [ -n "${anchor_dirs[$name]:-}" ]; then
-        run "qemu-${name%-membarrier}" "${anchor_dirs[$name]}/read-bench"
+        add "qemu-${name%-membarrier}" "" "${anchor_dirs[$name]}/read-bench"
     else
-        echo "qemu-$name n/a threads=- ns=n/a" >> "$results"
+        echo "qemu-$name n/a round=0 threads=- ns=n/a" >> "$results"
     fi
 done
-run qemu-rcu "$build/tests/bench/read-bench-qemu-rcu"
-run qemu-rcu env QEMU_RCU_MEMBARRIER=0 "$build/tests/bench/read-bench-qemu-rcu"
+add qemu-rcu "" "$build/tests/bench/read-bench-qemu-rcu"
+add qemu-rcu QEMU_RCU_MEMBARRIER=0 "$build/tests/bench/read-bench-qemu-rcu"
 for f in memb mb; do
     if [ -x "$build/tests/bench/read-bench-urcu-$f" ]; then
-        run "urcu-$f" "$build/tests/bench/read-bench-urcu-$f"
+        add "urcu-$f" "" "$build/tests/bench/read-bench-urcu-$f"
     fi
+done
+
+n=${#names[@]}
+for ((r = 0; r < rounds; r++)); do
+    echo "round $((r + 1)) of $rounds ..." >&2
+    for ((k = 0; k < n; k++)); do
+        i=$(((k + r) % n))
+        env ${envs[i]:+"${envs[i]}"} "${prio[@]}" "${bins[i]}" \
+            "$threads" "$millions" 1 |
+            sed "s/^[^ ]* */${names[i]} /; s/ threads=/ round=$r&/" \
+            >> "$results"
+    done
 done
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-# Two ratios per row: against the best QEMU with the same read-side
-# barriers (like for like), and against the best QEMU as Debian builds
-# it (fences), which is what a Debian user switching would compare with.
+echo "$rounds rounds of $millions million iterations per thread"
+# Per row: the median, min and max over the rounds; the ratio of its
+# median to the best QEMU median in the same mode (like for like); then
+# paired ratios, each the median over the rounds of this run against the
+# best QEMU, or the best liburcu, with the same barriers in the same
+# round, with the rounds it was faster in; and the ratio to the best QEMU
+# as Debian builds it (fences), which is what a Debian user switching
+# would compare with.
 python3 - "$results" <<'PY'
+import statistics
 import sys
-rows = []
+
+samples = {}
 for line in open(sys.argv[1]):
     w = line.split()
-    if w:
-        d = dict(kv.split("=", 1) for kv in w[2:] if "=" in kv)
-        rows.append((w[0], w[1], d))
-best = {}
-for impl, mode, d in rows:
-    if impl.startswith("qemu-1") and d.get("ns", "n/a") != "n/a":
-        key = (mode, d["threads"])
-        best[key] = min(best.get(key, float("inf")), float(d["ns"]))
+    if not w:
+        continue
+    d = dict(kv.split("=", 1) for kv in w[2:] if "=" in kv)
+    key = (w[0], w[1], d["threads"])
+    run = samples.setdefault(key, {})
+    if d["ns"] != "n/a":
+        run[int(d["round"])] = float(d["ns"])
 
-def ratio(ns, key):
-    if ns == "n/a" or key not in best:
+def best(prefix, mode, threads, rnd=None):
+    """The best median (rnd None) or round rnd's best of a group."""
+    vals = []
+    for (impl, m, t), run in samples.items():
+        if impl.startswith(prefix) and (m, t) == (mode, threads) and run:
+            if rnd is None:
+                vals.append(statistics.median(run.values()))
+            elif rnd in run:
+                vals.append(run[rnd])
+    return min(vals) if vals else None
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if a is not None and b else "n/a"
+
+def paired(key, prefix):
+    impl, mode, threads = key
+    if impl.startswith(prefix):
+        return "-"
+    q = []
+    for rnd, ns in samples[key].items():
+        other = best(prefix, mode, threads, rnd)
+        if other:
+            q.append(ns / other)
+    if not q:
         return "n/a"
-    return f"{float(ns) / best[key]:.2f}x"
+    wins = sum(1 for x in q if x < 1)
+    return f"{statistics.median(q):.2f}x {wins}/{len(q)}"
 
-print(f"{'implementation':<14} {'mode':<11} {'threads':<8} {'ns/iter':>8} "
-      f"{'min':>7} {'max':>7}  {'vs QEMU, same mode':>18}  "
-      f"{'vs QEMU as Debian builds it (fences)'}")
-for impl, mode, d in rows:
-    ns, threads = d.get("ns", "n/a"), d.get("threads", "-")
-    print(f"{impl:<14} {mode:<11} {threads:<8} {ns:>8} "
-          f"{d.get('min', '-'):>7} {d.get('max', '-'):>7}  "
-          f"{ratio(ns, (mode, threads)):>18}  "
-          f"{ratio(ns, ('fences', threads))}")
+print(f"{'implementation':<14} {'mode':<11} {'threads':<7} {'ns/iter':>8} "
+      f"{'min':>7} {'max':>7} {'vs QEMU':>8} {'QEMU, rounds':>13} "
+      f"{'urcu, rounds':>13} {'vs Debian QEMU':>14}")
+for key, run in samples.items():
+    impl, mode, threads = key
+    if not run:
+        print(f"{impl:<14} {mode:<11} {threads:<7} {'n/a':>8}")
+        continue
+    med = statistics.median(run.values())
+    print(f"{impl:<14} {mode:<11} {threads:<7} {med:>8.2f} "
+          f"{min(run.values()):>7.2f} {max(run.values()):>7.2f} "
+          f"{ratio(med, best('qemu-1', mode, threads)):>8} "
+          f"{paired(key, 'qemu-1'):>13} {paired(key, 'urcu-'):>13} "
+          f"{ratio(med, best('qemu-1', 'fences', threads)):>14}")
 PY

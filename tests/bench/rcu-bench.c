@@ -122,7 +122,7 @@ typedef struct BenchParams {
     int memory_threads;
     int memory_callbacks;
     char *memory_child;
-    gboolean idle_samples;
+    gboolean round_samples;
 } BenchParams;
 
 static BenchParams params = {
@@ -507,7 +507,8 @@ static bool sampling_done(int done, int samples, int64_t start)
  * hardly let run weighs by what it did (a per-thread average would
  * divide its start-up cost by a handful of sections).
  */
-static double measure_read_side(const BenchFlavour *fl, int nthreads)
+static double measure_read_side(const BenchFlavour *fl, int nthreads,
+                                int ms)
 {
     g_autofree Worker *w = g_new0(Worker, nthreads);
     pthread_barrier_t start;
@@ -523,7 +524,7 @@ static double measure_read_side(const BenchFlavour *fl, int nthreads)
         worker_start(&w[i]);
     }
     pthread_barrier_wait(&start);
-    g_usleep(params.read_ms * 1000);
+    g_usleep(ms * 1000);
     __atomic_store_n(&stop, true, __ATOMIC_RELAXED);
     for (int i = 0; i < nthreads; i++) {
         pthread_join(w[i].thread, NULL);
@@ -676,18 +677,23 @@ static void measure_call_rcu(const BenchFlavour *fl, int producers,
     g_array_free(enqueues, true);
 }
 
+/*
+ * A read-side figure of a few nanoseconds follows the host's speed,
+ * which on a VM drifts by tens of percent between minutes; the rows are
+ * taken in the rounds of run_rounds(), where every column runs within
+ * seconds of the others.  This only creates the rows.
+ */
+static Row **read_rows;
+
 static void run_read_side(void)
 {
+    read_rows = g_new0(Row *, params.threads);
     for (int t = 1; t <= params.threads; t++) {
         g_autofree char *key = g_strdup_printf("read_%dthread_ns", t);
-        Row *r = row_new(key, "ns", "read lock+deref+unlock, %d thread%s",
-                         t, t > 1 ? "s" : "");
 
-        for (int f = 0; f < FL_COUNT; f++) {
-            if (flavours[f]) {
-                r->v[f] = measure_read_side(flavours[f], t);
-            }
-        }
+        read_rows[t - 1] = row_new(key, "ns",
+                                   "read lock+deref+unlock, %d thread%s",
+                                   t, t > 1 ? "s" : "");
     }
 }
 
@@ -808,7 +814,7 @@ static void sample_idle(const BenchFlavour *fl, int samples,
  * on a VM switches between levels for minutes at a time; the rows are
  * taken in rounds that alternate between every column, child processes
  * (QEMU's rcu.c, the fence fallback) included, after the rest of the
- * run (run_idle_rounds()).  This only creates the rows.
+ * run (run_rounds()).  This only creates the rows.
  */
 static Row *idle_rows[IDLE_FIGURES][2];
 
@@ -1619,14 +1625,14 @@ static void print_header(void)
     printf("qemu-rcu-bench: %ld CPUs, Linux %s, liburcu %s, %s run\n",
            sysconf(_SC_NPROCESSORS_ONLN), u.release, URCU_VERSION,
            params.quick ? "quick" : "full");
-    printf("parameters: threads 1..%d, read %d ms per point, %d sync "
-           "samples (max %d ms each figure), %d callbacks x %d runs, "
-           "%d latency samples (gap %d us), %d stall samples, "
+    printf("parameters: threads 1..%d, read %d ms per point in %d "
+           "round%s, %d sync samples (max %d ms each figure), %d callbacks "
+           "x %d runs, %d latency samples (gap %d us), %d stall samples, "
            "%d ns sections\n",
-           params.threads, params.read_ms, params.sync_samples,
-           params.max_ms, params.callbacks, params.repeat,
-           params.latency_samples, params.gap_us, params.stall_samples,
-           params.section_ns);
+           params.threads, params.read_ms, params.rounds,
+           params.rounds > 1 ? "s" : "", params.sync_samples, params.max_ms,
+           params.callbacks, params.repeat, params.latency_samples,
+           params.gap_us, params.stall_samples, params.section_ns);
     printf("memory: %d idle threads with %d KiB stacks, %d queued "
            "callbacks of %zu bytes, each in a fresh process\n",
            params.memory_threads, MEMORY_STACK_SIZE / 1024,
@@ -1781,44 +1787,97 @@ static int anchor_column(const char *spec, const char **path)
 }
 
 /*
- * One round of the idle rows for a child column: @exe samples its
- * qemu-rcu column @samples times and prints every sample, one line per
- * figure, which are appended to @out.
+ * One column's samples from the rounds of run_rounds(): the read side's
+ * ns per section, params.threads figures per round (1..threads), and
+ * the idle rows' samples in ns.
  */
-static bool run_idle_child(const char *exe, bool fences, int into,
-                           int samples, GArray *out[IDLE_FIGURES])
+typedef struct RoundSamples {
+    GArray *read;
+    GArray *idle[IDLE_FIGURES];
+} RoundSamples;
+
+static void round_samples_init(RoundSamples *out)
+{
+    out->read = g_array_new(false, false, sizeof(double));
+    for (int i = 0; i < IDLE_FIGURES; i++) {
+        out->idle[i] = g_array_new(false, false, sizeof(int64_t));
+    }
+}
+
+static void round_samples_destroy(RoundSamples *out)
+{
+    g_array_free(out->read, true);
+    for (int i = 0; i < IDLE_FIGURES; i++) {
+        g_array_free(out->idle[i], true);
+    }
+}
+
+static void sample_read_side(const BenchFlavour *fl, int ms, GArray *out)
+{
+    for (int t = 1; t <= params.threads; t++) {
+        double ns = measure_read_side(fl, t, ms);
+
+        g_array_append_val(out, ns);
+    }
+}
+
+/*
+ * One round for a child column: @exe measures its qemu-rcu column's
+ * read side for @read_ms per thread count and takes @samples of each
+ * idle figure, and prints them, one line of read-side figures and one
+ * line per idle figure, which are appended to @out.
+ */
+static bool run_round_child(const char *exe, bool fences, int into,
+                            int read_ms, int samples, RoundSamples *out)
 {
     g_autofree char *text = NULL;
     g_autoptr(GError) err = NULL;
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
     g_auto(GStrv) lines = NULL;
+    g_auto(GStrv) read = NULL;
+    int nread = 0;
 
     g_ptr_array_add(argv, g_strdup(exe));
     g_ptr_array_add(argv, g_strdup("--only=qemu-rcu"));
+    g_ptr_array_add(argv, g_strdup_printf("--threads=%d", params.threads));
+    g_ptr_array_add(argv, g_strdup_printf("--read-ms=%d", read_ms));
     g_ptr_array_add(argv, g_strdup_printf("--latency-samples=%d", samples));
     g_ptr_array_add(argv, g_strdup_printf("--gap-us=%d", params.gap_us));
     g_ptr_array_add(argv, g_strdup_printf("--max-ms=%d", params.max_ms));
-    g_ptr_array_add(argv, g_strdup("--idle-samples"));
+    g_ptr_array_add(argv, g_strdup("--round-samples"));
     g_ptr_array_add(argv, NULL);
 
     if (!spawn_child(argv, fences, &text, &err)) {
-        fprintf(stderr, "qemu-rcu-bench: %s column, idle rows: %s\n",
+        fprintf(stderr, "qemu-rcu-bench: %s column, rounds: %s\n",
                 flavour_names[into], err->message);
         return false;
     }
-    lines = g_strsplit(text, "\n", IDLE_FIGURES + 1);
+    lines = g_strsplit(text, "\n", IDLE_FIGURES + 2);
+    read = g_strsplit(lines[0] ? lines[0] : "", " ", -1);
+    for (int k = 0; read[k] && *read[k]; k++, nread++) {
+        double ns = g_ascii_strtod(read[k], NULL);
+
+        g_array_append_val(out->read, ns);
+    }
+    if (nread != params.threads) {
+        fprintf(stderr, "qemu-rcu-bench: %s column, rounds: %d read-side "
+                "figures, not %d\n", flavour_names[into], nread,
+                params.threads);
+        return false;
+    }
     for (int i = 0; i < IDLE_FIGURES; i++) {
-        g_auto(GStrv) v = g_strsplit(lines[i] ? lines[i] : "", " ", -1);
-        guint len = out[i]->len;
+        const char *line = lines[0] && lines[i + 1] ? lines[i + 1] : "";
+        g_auto(GStrv) v = g_strsplit(line, " ", -1);
+        guint len = out->idle[i]->len;
 
         for (int k = 0; v[k]; k++) {
             int64_t ns = g_ascii_strtoll(v[k], NULL, 10);
 
             if (*v[k]) {
-                g_array_append_val(out[i], ns);
+                g_array_append_val(out->idle[i], ns);
             }
         }
-        if (out[i]->len == len) {
+        if (out->idle[i]->len == len) {
             fprintf(stderr, "qemu-rcu-bench: %s column, idle rows: no "
                     "samples\n", flavour_names[into]);
             return false;
@@ -1827,101 +1886,111 @@ static bool run_idle_child(const char *exe, bool fences, int into,
     return true;
 }
 
-/* One line of samples, in ns, separated by spaces. */
-static void print_samples(GArray *s)
+/*
+ * The child side of run_round_child().  A fresh process wakes its
+ * threads slowly at first, whatever the library (new threads, the
+ * call_rcu thread among them): about 100 us instead of 15 for tens of
+ * milliseconds on one host, wake-ups of 0.3-9 ms for 400 ms on another.
+ * The in-process columns are long past that; idle samples of the
+ * warm-up are dropped.
+ */
+static void print_round_samples(void)
 {
-    for (guint i = 0; i < s->len; i++) {
-        printf("%s%" PRId64, i ? " " : "", g_array_index(s, int64_t, i));
+    RoundSamples out;
+    int64_t warm;
+
+    round_samples_init(&out);
+    sample_read_side(flavours[FL_QEMU], params.read_ms, out.read);
+    for (guint i = 0; i < out.read->len; i++) {
+        printf("%s%.4f", i ? " " : "", g_array_index(out.read, double, i));
     }
     printf("\n");
-}
 
-static void idle_arrays_new(GArray *out[IDLE_FIGURES])
-{
-    for (int i = 0; i < IDLE_FIGURES; i++) {
-        out[i] = g_array_new(false, false, sizeof(int64_t));
-    }
-}
-
-static void idle_arrays_free(GArray *out[IDLE_FIGURES])
-{
-    for (int i = 0; i < IDLE_FIGURES; i++) {
-        g_array_free(out[i], true);
-    }
-}
-
-/*
- * The child side of run_idle_child(): one line per figure.  A fresh
- * process wakes its threads slowly at first, whatever the library (new
- * threads, the call_rcu thread among them): about 100 us instead of 15
- * for tens of milliseconds on one host, wake-ups of 0.3-9 ms for 400 ms
- * on another.  The in-process columns are long past that; samples of
- * the warm-up are dropped.
- */
-static void print_idle_samples(void)
-{
-    GArray *out[IDLE_FIGURES];
-    int64_t warm = bench_now_ns() + IDLE_WARM_UP_MS * 1000000LL;
-
-    idle_arrays_new(out);
+    warm = bench_now_ns() + IDLE_WARM_UP_MS * 1000000LL;
     while (bench_now_ns() < warm) {
-        sample_idle(flavours[FL_QEMU], 1, out);
+        sample_idle(flavours[FL_QEMU], 1, out.idle);
     }
     for (int i = 0; i < IDLE_FIGURES; i++) {
-        g_array_set_size(out[i], 0);
+        g_array_set_size(out.idle[i], 0);
     }
-    sample_idle(flavours[FL_QEMU], params.latency_samples, out);
+    sample_idle(flavours[FL_QEMU], params.latency_samples, out.idle);
     for (int i = 0; i < IDLE_FIGURES; i++) {
-        print_samples(out[i]);
+        GArray *s = out.idle[i];
+
+        for (guint k = 0; k < s->len; k++) {
+            printf("%s%" PRId64, k ? " " : "", g_array_index(s, int64_t, k));
+        }
+        printf("\n");
     }
-    idle_arrays_free(out);
+    round_samples_destroy(&out);
+}
+
+/* Each read-side row of column @f: the median of its rounds. */
+static void record_read_side(int f, GArray *read)
+{
+    int rounds = read->len / params.threads;
+    g_autofree double *v = g_new(double, MAX(rounds, 1));
+
+    for (int t = 0; rounds && t < params.threads; t++) {
+        for (int r = 0; r < rounds; r++) {
+            v[r] = g_array_index(read, double, r * params.threads + t);
+        }
+        read_rows[t]->v[f] = bench_percentile_double(v, rounds, 50);
+    }
 }
 
 /*
- * The idle rows (see run_idle_latency()): params.rounds rounds, each
- * taking params.latency_samples / rounds samples of every column in
- * turn; each column's figures come from all its samples together.
+ * The read-side and idle rows: params.rounds rounds, each measuring
+ * every column in turn, the read side for params.read_ms / rounds per
+ * thread count and params.latency_samples / rounds samples of each idle
+ * figure.  A read-side row is the median of its column's rounds; an
+ * idle row comes from all of its column's samples together.
  */
-static bool run_idle_rounds(bool fences_column)
+static bool run_rounds(bool fences_column)
 {
     int per_round = MAX(params.latency_samples / params.rounds, 1);
-    GArray *out[FL_COUNT][IDLE_FIGURES];
+    int read_ms = MAX(params.read_ms / params.rounds, 1);
+    RoundSamples out[FL_COUNT];
     bool ok = true;
 
     for (int f = 0; f < FL_COUNT; f++) {
-        idle_arrays_new(out[f]);
+        round_samples_init(&out[f]);
     }
-    fprintf(stderr, "qemu-rcu-bench: idle rows, %d round(s) over every "
-            "column...\n", params.rounds);
+    fprintf(stderr, "qemu-rcu-bench: read side and idle rows, %d round(s) "
+            "over every column...\n", params.rounds);
     for (int r = 0; r < params.rounds; r++) {
         for (int f = 0; f < FL_COUNT; f++) {
             if (flavours[f] && f != FL_QEMU) {
-                sample_idle(flavours[f], per_round, out[f]);
+                sample_read_side(flavours[f], read_ms, out[f].read);
+                sample_idle(flavours[f], per_round, out[f].idle);
             }
         }
         /* Measured like the QEMU columns: this process has more threads. */
         if (flavours[FL_QEMU]) {
-            ok &= run_idle_child("/proc/self/exe", false, FL_QEMU,
-                                 per_round, out[FL_QEMU]);
+            ok &= run_round_child("/proc/self/exe", false, FL_QEMU,
+                                  read_ms, per_round, &out[FL_QEMU]);
         }
         if (fences_column) {
-            ok &= run_idle_child("/proc/self/exe", true, FL_FENCES,
-                                 per_round, out[FL_FENCES]);
+            ok &= run_round_child("/proc/self/exe", true, FL_FENCES,
+                                  read_ms, per_round, &out[FL_FENCES]);
         }
         for (int i = 0; params.anchors && params.anchors[i]; i++) {
             const char *path;
             int into = anchor_column(params.anchors[i], &path);
 
-            ok &= run_idle_child(path, false, into, per_round, out[into]);
+            ok &= run_round_child(path, false, into, read_ms, per_round,
+                                  &out[into]);
         }
     }
     for (int f = 0; f < FL_COUNT; f++) {
+        record_read_side(f, out[f].read);
         for (int i = 0; i < IDLE_FIGURES; i++) {
-            if (out[f][i]->len) {
-                record(idle_rows[i][0], idle_rows[i][1], f, out[f][i], 1e3);
+            if (out[f].idle[i]->len) {
+                record(idle_rows[i][0], idle_rows[i][1], f, out[f].idle[i],
+                       1e3);
             }
         }
-        idle_arrays_free(out[f]);
+        round_samples_destroy(&out[f]);
     }
     return ok;
 }
@@ -1945,7 +2014,8 @@ int main(int argc, char **argv)
         { "threads", 't', 0, G_OPTION_ARG_INT, &params.threads,
           "Most reader threads in the read-side test (default: CPUs)", "N" },
         { "read-ms", 0, 0, G_OPTION_ARG_INT, &params.read_ms,
-          "Duration of each read-side point (500; quick 30)", "MS" },
+          "Duration of each read-side point, over all rounds (500; "
+          "quick 30)", "MS" },
         { "sync-samples", 0, 0, G_OPTION_ARG_INT, &params.sync_samples,
           "Samples per grace-period latency figure (2000; quick 200)",
           "N" },
@@ -1964,8 +2034,8 @@ int main(int argc, char **argv)
         { "section-ns", 0, 0, G_OPTION_ARG_INT, &params.section_ns,
           "Length of the busy reader's critical sections (1000)", "NS" },
         { "rounds", 0, 0, G_OPTION_ARG_INT, &params.rounds,
-          "Busy-reader figure and idle rows: rounds alternating between "
-          "the columns (5; quick 1)", "N" },
+          "Read side, busy-reader figure and idle rows: rounds "
+          "alternating between the columns (5; quick 1)", "N" },
         { "gap-us", 0, 0, G_OPTION_ARG_INT, &params.gap_us,
           "Idle time before each idle-latency sample (2000; quick 200)",
           "US" },
@@ -1984,9 +2054,10 @@ int main(int argc, char **argv)
         { "memory-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING,
           &params.memory_child, "Internal: run one memory scenario",
           "SCENARIO" },
-        { "idle-samples", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE,
-          &params.idle_samples,
-          "Internal: only sample the idle rows, print them", NULL },
+        { "round-samples", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE,
+          &params.round_samples,
+          "Internal: measure one round of the read side and the idle "
+          "rows, print them", NULL },
         { "json-run", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
           &params.json_run_file, "Internal: write this run's JSON object",
           "FILE" },
@@ -2045,13 +2116,13 @@ int main(int argc, char **argv)
             flavours[f]->main_init();
         }
     }
-    if (params.idle_samples) {
+    if (params.round_samples) {
         if (!flavours[FL_QEMU]) {
-            fprintf(stderr, "qemu-rcu-bench: --idle-samples needs the "
+            fprintf(stderr, "qemu-rcu-bench: --round-samples needs the "
                     "qemu-rcu column\n");
             return 2;
         }
-        print_idle_samples();
+        print_round_samples();
         return 0;
     }
     fences_column = params.both_modes && !params.json_run_file &&
@@ -2083,9 +2154,9 @@ int main(int argc, char **argv)
 
         columns_ok &= run_child(path, false, into);
     }
-    /* A child's idle rows would be replaced by its parent's rounds. */
+    /* A child's rows of the rounds would be replaced by its parent's. */
     if (!params.json_run_file) {
-        columns_ok &= run_idle_rounds(fences_column);
+        columns_ok &= run_rounds(fences_column);
     }
     print_table();
     if (!isnan(other_load)) {
@@ -2104,6 +2175,7 @@ int main(int argc, char **argv)
         write_file(params.json_file, json);
     }
     g_ptr_array_free(rows, true);
+    g_free(read_rows);
     if (!columns_ok) {
         fprintf(stderr, "qemu-rcu-bench: a column failed (see above); its "
                 "figures are missing from the table\n");
