@@ -101,6 +101,15 @@ static QemuMutex rcu_sync_lock;
 static QemuMutex rcu_registry_lock;
 static ThreadList registry = QLIST_HEAD_INITIALIZER(registry);
 
+/*
+ * drain_call_rcu() sleeps on rcu_drain_cond until rcu_consumer.ran
+ * reaches its target; the call_rcu thread broadcasts after each batch
+ * while rcu_drain_waiters is non-zero.  Nests inside no other lock.
+ */
+static QemuMutex rcu_drain_lock;
+static QemuCond rcu_drain_cond;
+static unsigned rcu_drain_waiters;
+
 static RcuTunables tunables = {
     .force_callbacks = 30,
     .poll_max_us = 10000,
@@ -597,13 +606,13 @@ static unsigned long rcu_call_count(void)
 }
 
 /*
- * Every callback queued so far has run.  Acquire pairs with the
- * store-release in rcu_run_batch() and keeps the load of enq after it
- * (docs/design.md, "drain_call_rcu() with nothing queued").
+ * Every callback whose call_rcu1() returned before @target was loaded
+ * from cbq.enq has run (docs/design.md, "What drain_call_rcu() waits
+ * for").  Acquire pairs with the store-release in rcu_run_batch().
  */
-static bool rcu_all_callbacks_ran(void)
+static bool rcu_callbacks_ran_up_to(unsigned long target)
 {
-    return qatomic_load_acquire(&rcu_consumer.ran) == qatomic_read(&cbq.enq);
+    return (long)(qatomic_load_acquire(&rcu_consumer.ran) - target) >= 0;
 }
 
 /* Somebody waits: a drain, an expedited grace period, force_rcu(). */
@@ -1465,6 +1474,8 @@ static struct rcu_head *rcu_next_batch(unsigned long *n)
 /* Runs a batch in queueing order with the BQL held. */
 static void rcu_run_batch(struct rcu_reader_data *self, struct rcu_head *node)
 {
+    unsigned drainers;
+
     bql_lock();
     rcu_set_online(self, true);
     rcu_running_callbacks = true;
@@ -1484,12 +1495,24 @@ static void rcu_run_batch(struct rcu_reader_data *self, struct rcu_head *node)
     rcu_running_callbacks = false;
     /*
      * Release: the callbacks' effects come first; pairs with the
-     * load-acquire in rcu_all_callbacks_ran().  taken is read again
+     * load-acquire in rcu_callbacks_ran_up_to().  taken is read again
      * because a fork child resets it under a callback that forked.
      */
     qatomic_store_release(&rcu_consumer.ran, rcu_consumer.taken);
     rcu_set_online(self, false);
     bql_unlock();
+
+    /*
+     * A drainer counts itself and checks ran under the lock, then waits
+     * with the lock released in one step: one that this finds counted is
+     * waiting, one that it finds uncounted will see the new ran.
+     */
+    qemu_mutex_lock(&rcu_drain_lock);
+    drainers = rcu_drain_waiters;
+    qemu_mutex_unlock(&rcu_drain_lock);
+    if (drainers) {
+        qemu_cond_broadcast(&rcu_drain_cond);
+    }
 }
 
 static void *call_rcu_thread(void *opaque)
@@ -1519,54 +1542,44 @@ static void *call_rcu_thread(void *opaque)
     return NULL;
 }
 
-typedef struct RcuDrain {
-    struct rcu_head rcu;
-    QemuEvent done;
-} RcuDrain;
-
-static void drain_rcu_callback(struct rcu_head *node)
-{
-    RcuDrain *drain = container_of(node, RcuDrain, rcu);
-
-    qemu_event_set(&drain->done);
-}
-
 void drain_call_rcu(void)
 {
     struct rcu_reader_data *self = get_ptr_rcu_reader();
     bool was_online = self->registered && !self->offline;
-    RcuDrain drain;
+    unsigned long target;
     bool locked;
 
     rcu_check_may_block("drain_call_rcu");
 
+    /*
+     * Relaxed: coherence alone makes it count every call_rcu1() that
+     * returned before this call.
+     */
+    target = qatomic_read(&cbq.enq);
     /* As Linux's rcu_barrier(): no grace period, no kick. */
-    if (rcu_all_callbacks_ran()) {
+    if (rcu_callbacks_ran_up_to(target)) {
         return;
     }
 
-    memset(&drain, 0, sizeof(drain));
-    qemu_event_init(&drain.done, false);
     locked = bql_locked();
     if (locked) {
         bql_unlock();
     }
-
-    /*
-     * Callbacks run in queueing order, so once ours has run every
-     * callback queued before it (by any thread) has run too.
-     */
     qatomic_inc(&in_drain_call_rcu);
     rcu_request_force();
-    call_rcu1(&drain.rcu, drain_rcu_callback);
     /* A blocked thread costs the grace period no membarrier. */
     rcu_set_online(self, false);
-    qemu_event_wait(&drain.done);
+    qemu_mutex_lock(&rcu_drain_lock);
+    rcu_drain_waiters++;
+    while (!rcu_callbacks_ran_up_to(target)) {
+        qemu_cond_wait(&rcu_drain_cond, &rcu_drain_lock);
+    }
+    rcu_drain_waiters--;
+    qemu_mutex_unlock(&rcu_drain_lock);
     if (was_online) {
         rcu_set_online(self, true);
     }
     qatomic_dec(&in_drain_call_rcu);
-    qemu_event_destroy(&drain.done);
 
     if (locked) {
         bql_lock();
@@ -1794,13 +1807,7 @@ void rcu_set_tunables_sized(const RcuTunables *t, size_t size)
 void rcu_test_skip_sequences(unsigned long n)
 {
     assert(n % 2 == 0);
-    /*
-     * The caller's drain returned when its marker callback ran, maybe
-     * before the end of that batch moved ran.
-     */
-    while (!rcu_all_callbacks_ran()) {
-        g_usleep(100);
-    }
+    /* The caller has drained: every counter has caught up with enq. */
     qemu_mutex_lock(&rcu_sync_lock);
     assert(cbq.enq == rcu_consumer.taken && cbq.enq == rcu_consumer.done &&
            cbq.enq == rcu_consumer.ran);
@@ -1849,6 +1856,8 @@ static void rcu_init_complete(void)
 {
     qemu_mutex_init(&rcu_registry_lock);
     qemu_mutex_init(&rcu_sync_lock);
+    qemu_mutex_init(&rcu_drain_lock);
+    qemu_cond_init(&rcu_drain_cond);
     qemu_event_init(&rcu_gp_event, true);
     qemu_event_init(&rcu_call_ready_event, false);
     rcu_sleeper_init(&rcu_gp_sleeper);
@@ -1979,6 +1988,7 @@ static void rcu_atfork_child(void)
     pending = rcu_child_requeue_batch(forker_runs_batch);
     memset(&stats, 0, sizeof(stats));
     in_drain_call_rcu = 0;
+    rcu_drain_waiters = 0;
     rcu_expedite_count = 0;
     rcu_online.count = 0;
     if (rcu_gp_seq & 1) {

@@ -215,8 +215,9 @@ void call_rcu1(struct rcu_head *head, RCUCBFunc *func);
 
 /*
  * Waits until every callback queued before the call has run; returns at
- * once, without a grace period, if they all have.  Drops the BQL while
- * waiting if the caller holds it, and takes it again.
+ * once if they all have, and never waits for a grace period of its own,
+ * only for theirs.  Drops the BQL while waiting if the caller holds it,
+ * and takes it again.
  */
 void drain_call_rcu(void);
 

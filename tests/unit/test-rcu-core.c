@@ -416,6 +416,36 @@ static void test_drain_waits_for_running_callback(void)
 }
 
 /*
+ * A drain that finds the callbacks before it already past their grace
+ * period waits for them to run, and for nothing else: no grace period of
+ * its own, which with a reader in a long section would mean kicking it
+ * once more (a drain that queued a marker callback behind the running
+ * batch needed one).
+ */
+static void test_drain_adds_no_grace_period(void)
+{
+    Syncer drainer = { .drain = true };
+    RcuStats before, after;
+    BlockingCb b;
+
+    quiesce();
+    qemu_event_init(&b.running, false);
+    qemu_event_init(&b.release, false);
+    call_rcu1(&b.rcu, blocking_cb);
+    qemu_event_wait(&b.running);
+    rcu_get_stats(&before);
+    qemu_thread_create(&drainer.thread, "drainer", sync_thread_fn, &drainer,
+                       QEMU_THREAD_JOINABLE);
+    g_usleep(20000);
+    qemu_event_set(&b.release);
+    qemu_thread_join(&drainer.thread);
+    rcu_get_stats(&after);
+    g_assert_cmpuint(after.grace_periods, ==, before.grace_periods);
+    qemu_event_destroy(&b.running);
+    qemu_event_destroy(&b.release);
+}
+
+/*
  * With fences rcu_read_unlock() executes no fence, so its load of waiting
  * may come before the forced grace period's store reaches it, while that
  * grace period's scan still sees the reader's ctr from before the
@@ -1129,6 +1159,8 @@ int main(int argc, char **argv)
                     test_drain_nothing_queued);
     g_test_add_func("/rcu/core/drain-waits-for-running-callback",
                     test_drain_waits_for_running_callback);
+    g_test_add_func("/rcu/core/drain-adds-no-grace-period",
+                    test_drain_adds_no_grace_period);
     g_test_add_func("/rcu/core/read-barrier-mode", test_read_barrier_mode);
     g_test_add_func("/rcu/core/fences-missed-wake-up",
                     test_fences_missed_wake_up);

@@ -56,10 +56,9 @@ static void noop_cb(struct rcu_head *head)
 }
 
 /*
- * drain_call_rcu() returns once its marker callback has run, which can
- * be before the call_rcu thread has finished that batch; skipping
- * sequences right after it must wait for the batch rather than find the
- * counters inconsistent.
+ * Skipping sequences right after a drain must find the call_rcu thread's
+ * counters consistent.  A drain that returned when a marker callback ran
+ * could do so before the thread had finished that batch.
  */
 static void test_skip_right_after_drain(void)
 {
