@@ -390,43 +390,17 @@ static void blocking_cb(struct rcu_head *head)
 }
 
 /*
- * A callback whose grace period is over but which has not returned yet
- * still holds up a drain: the queue is empty and the grace period done,
- * yet drain_call_rcu() must wait for the callback to finish.
+ * Starts a drain while a callback whose grace period is over is still
+ * running, and lets the callback return 20 ms later.  Returns whether
+ * the drain had returned before that, and in @gps the grace periods run
+ * from the callback's start to the drain's end.
  */
-static void test_drain_waits_for_running_callback(void)
-{
-    Syncer drainer = { .drain = true };
-    BlockingCb b;
-
-    quiesce();
-    qemu_event_init(&b.running, false);
-    qemu_event_init(&b.release, false);
-    call_rcu1(&b.rcu, blocking_cb);
-    qemu_event_wait(&b.running);
-    qemu_thread_create(&drainer.thread, "drainer", sync_thread_fn, &drainer,
-                       QEMU_THREAD_JOINABLE);
-    g_usleep(20000);
-    g_assert_false(qatomic_read(&drainer.done));
-    qemu_event_set(&b.release);
-    qemu_thread_join(&drainer.thread);
-    g_assert_true(qatomic_read(&drainer.done));
-    qemu_event_destroy(&b.running);
-    qemu_event_destroy(&b.release);
-}
-
-/*
- * A drain that finds the callbacks before it already past their grace
- * period waits for them to run, and for nothing else: no grace period of
- * its own, which with a reader in a long section would mean kicking it
- * once more (a drain that queued a marker callback behind the running
- * batch needed one).
- */
-static void test_drain_adds_no_grace_period(void)
+static bool drain_behind_running_callback(uint64_t *gps)
 {
     Syncer drainer = { .drain = true };
     RcuStats before, after;
     BlockingCb b;
+    bool early;
 
     quiesce();
     qemu_event_init(&b.running, false);
@@ -437,12 +411,39 @@ static void test_drain_adds_no_grace_period(void)
     qemu_thread_create(&drainer.thread, "drainer", sync_thread_fn, &drainer,
                        QEMU_THREAD_JOINABLE);
     g_usleep(20000);
+    early = qatomic_read(&drainer.done);
     qemu_event_set(&b.release);
     qemu_thread_join(&drainer.thread);
     rcu_get_stats(&after);
-    g_assert_cmpuint(after.grace_periods, ==, before.grace_periods);
+    *gps = after.grace_periods - before.grace_periods;
     qemu_event_destroy(&b.running);
     qemu_event_destroy(&b.release);
+    return early;
+}
+
+/*
+ * The queue is empty and the grace period done, yet drain_call_rcu()
+ * must wait for the callback to finish.
+ */
+static void test_drain_waits_for_running_callback(void)
+{
+    uint64_t gps;
+
+    g_assert_false(drain_behind_running_callback(&gps));
+}
+
+/*
+ * The drain waits for the running callback and for nothing else: no
+ * grace period of its own, which with a reader in a long section would
+ * mean kicking it once more (a drain that queued a marker callback
+ * behind the running batch needed one).
+ */
+static void test_drain_adds_no_grace_period(void)
+{
+    uint64_t gps;
+
+    drain_behind_running_callback(&gps);
+    g_assert_cmpuint(gps, ==, 0);
 }
 
 /*
