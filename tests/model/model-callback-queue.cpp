@@ -27,6 +27,12 @@
  * it looks once more (rcu_spin_for_callbacks()), resets the event,
  * takes again, and only then waits.
  *
+ * After its calls, producer 0 drains, drain_call_rcu(): loads cbq.enq
+ * (relaxed) as its target and waits until rcu_consumer.ran, which the
+ * call_rcu thread stores with release after running each batch (the
+ * value of taken), is at or past it, loaded with acquire.  Each callback
+ * writes a plain field of its node, which the drainer then reads.
+ *
  * Forker, rcu_fork_gate_close() in fork()'s prepare handler: increments
  * the gate (seq_cst); then, until the counts add up, waits while taking
  * is set, loads parked and taken, counts the nodes reachable from
@@ -58,6 +64,9 @@
  *  - every callback runs exactly once, in the order of the exchanges on
  *    cbq.newest ("callbacks run once, in queueing order"), and none is
  *    left behind (LIVELOCK: the call_rcu thread waits for it forever);
+ *  - when the drain returns, the drainer's own callbacks have run
+ *    ("drained callbacks have run") and their writes happen before its
+ *    reads (no DATA RACE);
  *  - func, written by call_rcu1() before it announces itself, is read
  *    by the call_rcu thread and the child without a DATA RACE (or, when
  *    no store is visible at all, an ACCESS TO UNINITIALIZED VARIABLE):
@@ -97,6 +106,10 @@
  *  MODEL_BUG_WAKE_NO_RECHECK       the call_rcu thread waits right after
  *                                  resetting the event, without taking
  *                                  again: lost wake-up
+ *  MODEL_BUG_RAN_BEFORE_RUN        the call_rcu thread publishes ran
+ *                                  before running the batch, as it does
+ *                                  done
+ *  MODEL_BUG_RAN_RELAXED           ran is stored relaxed
  */
 #include "model.h"
 
@@ -113,6 +126,8 @@
 struct ModelCb {
     rl::atomic<ModelCb *> next;
     rl::var<int> func;
+    /* What the callback does: a plain store. */
+    rl::var<int> effect;
 };
 
 struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
@@ -121,6 +136,7 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     rl::atomic<unsigned long> enq;
     /* rcu_consumer */
     rl::atomic<unsigned long> taken;
+    rl::atomic<unsigned long> ran;
     rl::atomic<int> taking;
     /* rcu_fork_gate */
     rl::atomic<unsigned long> closed;
@@ -144,13 +160,14 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     bool forking;
     int exchanged[NODES];
     int nexchanged;
-    int ran;
+    int nran;
 
     void before()
     {
         newest($) = NULL;
         enq($) = SEQ_START;
         taken($) = SEQ_START;
+        ran($) = SEQ_START;
         taking($) = 0;
         closed($) = 0;
         parked($) = 0;
@@ -161,7 +178,10 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
         consumer_in_take = false;
         forking = false;
         nexchanged = 0;
-        ran = 0;
+        nran = 0;
+        for (int i = 0; i < NODES; i++) {
+            cb[i].effect($) = 0;
+        }
     }
 
     void touch_queue(void)
@@ -318,8 +338,21 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
         return n;
     }
 
+    void publish_ran(void)
+    {
+#ifdef MODEL_BUG_RAN_RELAXED
+        ran.store(taken.load(rl::mo_relaxed, $), rl::mo_relaxed, $);
+#else
+        /* Release: the batch's effects come first; pairs with the drain. */
+        ran.store(taken.load(rl::mo_relaxed, $), rl::mo_release, $);
+#endif
+    }
+
     void run_batch(ModelCb *node, int n)
     {
+#ifdef MODEL_BUG_RAN_BEFORE_RUN
+        publish_ran();
+#endif
         for (int k = 0; k < n; k++) {
             /* Relaxed: this thread stored the link in its take. */
             ModelCb *next = k + 1 < n ? node->next.load(rl::mo_relaxed, $) :
@@ -328,11 +361,15 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
             int func = node->func($);
 
             (void)func;
-            MODEL_CHECK(ran < nexchanged && exchanged[ran] == node - cb,
+            MODEL_CHECK(nran < nexchanged && exchanged[nran] == node - cb,
                         "callbacks run once, in queueing order");
-            ran++;
+            nran++;
+            node->effect($) = 1;
             node = next;
         }
+#ifndef MODEL_BUG_RAN_BEFORE_RUN
+        publish_ran();
+#endif
     }
 
     void call_rcu_thread(void)
@@ -362,6 +399,22 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
             }
             run_batch(first, n);
             done += n;
+        }
+    }
+
+    /* drain_call_rcu(), rcu_callbacks_ran_up_to() */
+    void drain(int p)
+    {
+        /* Relaxed: this thread's own announcements are counted anyway. */
+        unsigned long target = enq.load(rl::mo_relaxed, $);
+
+        /* Acquire pairs with the store-release in publish_ran(). */
+        while ((long)(ran.load(rl::mo_acquire, $) - target) < 0) {
+            rl::yield(1, $);
+        }
+        for (int k = 0; k < CALLS; k++) {
+            MODEL_CHECK(cb[p * CALLS + k].effect($) == 1,
+                        "drained callbacks have run");
         }
     }
 
@@ -458,6 +511,9 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
         } else {
             for (int k = 0; k < CALLS; k++) {
                 call_rcu1((int)index, &cb[index * CALLS + k]);
+            }
+            if (index == 0) {
+                drain(0);
             }
         }
     }
