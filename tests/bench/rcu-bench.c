@@ -1822,13 +1822,15 @@ static void sample_read_side(const BenchFlavour *fl, int ms, GArray *out)
 }
 
 /*
- * One round for a child column: @exe measures its qemu-rcu column's
- * read side for @read_ms per thread count and takes @samples of each
- * idle figure, and prints them, one line of read-side figures and one
- * line per idle figure, which are appended to @out.
+ * One round of a column, in a fresh process: @exe measures its column
+ * @column (qemu-rcu for an anchor, whose qemu-rcu column is QEMU's
+ * rcu.c) for @read_ms per thread count and takes @samples of each idle
+ * figure, and prints them, one line of read-side figures and one line
+ * per idle figure, which are appended to @out.
  */
-static bool run_round_child(const char *exe, bool fences, int into,
-                            int read_ms, int samples, RoundSamples *out)
+static bool run_round_child(const char *exe, bool fences, int column,
+                            int into, int read_ms, int samples,
+                            RoundSamples *out)
 {
     g_autofree char *text = NULL;
     g_autoptr(GError) err = NULL;
@@ -1838,7 +1840,8 @@ static bool run_round_child(const char *exe, bool fences, int into,
     int nread = 0;
 
     g_ptr_array_add(argv, g_strdup(exe));
-    g_ptr_array_add(argv, g_strdup("--only=qemu-rcu"));
+    g_ptr_array_add(argv, g_strdup_printf("--only=%s",
+                                          flavour_names[column]));
     g_ptr_array_add(argv, g_strdup_printf("--threads=%d", params.threads));
     g_ptr_array_add(argv, g_strdup_printf("--read-ms=%d", read_ms));
     g_ptr_array_add(argv, g_strdup_printf("--latency-samples=%d", samples));
@@ -1887,20 +1890,19 @@ static bool run_round_child(const char *exe, bool fences, int into,
 }
 
 /*
- * The child side of run_round_child().  A fresh process wakes its
- * threads slowly at first, whatever the library (new threads, the
- * call_rcu thread among them): about 100 us instead of 15 for tens of
- * milliseconds on one host, wake-ups of 0.3-9 ms for 400 ms on another.
- * The in-process columns are long past that; idle samples of the
- * warm-up are dropped.
+ * The child side of run_round_child(), for its one selected column
+ * @fl.  A fresh process wakes its threads slowly at first, whatever the
+ * library (new threads, the call_rcu thread among them): about 100 us
+ * instead of 15 for tens of milliseconds on one host, wake-ups of 0.3-9
+ * ms for 400 ms on another; idle samples of the warm-up are dropped.
  */
-static void print_round_samples(void)
+static void print_round_samples(const BenchFlavour *fl)
 {
     RoundSamples out;
     int64_t warm;
 
     round_samples_init(&out);
-    sample_read_side(flavours[FL_QEMU], params.read_ms, out.read);
+    sample_read_side(fl, params.read_ms, out.read);
     for (guint i = 0; i < out.read->len; i++) {
         printf("%s%.4f", i ? " " : "", g_array_index(out.read, double, i));
     }
@@ -1908,12 +1910,12 @@ static void print_round_samples(void)
 
     warm = bench_now_ns() + IDLE_WARM_UP_MS * 1000000LL;
     while (bench_now_ns() < warm) {
-        sample_idle(flavours[FL_QEMU], 1, out.idle);
+        sample_idle(fl, 1, out.idle);
     }
     for (int i = 0; i < IDLE_FIGURES; i++) {
         g_array_set_size(out.idle[i], 0);
     }
-    sample_idle(flavours[FL_QEMU], params.latency_samples, out.idle);
+    sample_idle(fl, params.latency_samples, out.idle);
     for (int i = 0; i < IDLE_FIGURES; i++) {
         GArray *s = out.idle[i];
 
@@ -1941,10 +1943,11 @@ static void record_read_side(int f, GArray *read)
 
 /*
  * The read-side and idle rows: params.rounds rounds, each measuring
- * every column in turn, the read side for params.read_ms / rounds per
- * thread count and params.latency_samples / rounds samples of each idle
- * figure.  A read-side row is the median of its column's rounds; an
- * idle row comes from all of its column's samples together.
+ * every column in turn, each in a fresh process as the QEMU columns
+ * must be, the read side for params.read_ms / rounds per thread count
+ * and params.latency_samples / rounds samples of each idle figure.  A
+ * read-side row is the median of its column's rounds; an idle row comes
+ * from all of its column's samples together.
  */
 static bool run_rounds(bool fences_column)
 {
@@ -1960,26 +1963,22 @@ static bool run_rounds(bool fences_column)
             "over every column...\n", params.rounds);
     for (int r = 0; r < params.rounds; r++) {
         for (int f = 0; f < FL_COUNT; f++) {
-            if (flavours[f] && f != FL_QEMU) {
-                sample_read_side(flavours[f], read_ms, out[f].read);
-                sample_idle(flavours[f], per_round, out[f].idle);
+            if (flavours[f]) {
+                ok &= run_round_child("/proc/self/exe", false, f, f,
+                                      read_ms, per_round, &out[f]);
             }
         }
-        /* Measured like the QEMU columns: this process has more threads. */
-        if (flavours[FL_QEMU]) {
-            ok &= run_round_child("/proc/self/exe", false, FL_QEMU,
-                                  read_ms, per_round, &out[FL_QEMU]);
-        }
         if (fences_column) {
-            ok &= run_round_child("/proc/self/exe", true, FL_FENCES,
-                                  read_ms, per_round, &out[FL_FENCES]);
+            ok &= run_round_child("/proc/self/exe", true, FL_QEMU,
+                                  FL_FENCES, read_ms, per_round,
+                                  &out[FL_FENCES]);
         }
         for (int i = 0; params.anchors && params.anchors[i]; i++) {
             const char *path;
             int into = anchor_column(params.anchors[i], &path);
 
-            ok &= run_round_child(path, false, into, read_ms, per_round,
-                                  &out[into]);
+            ok &= run_round_child(path, false, FL_QEMU, into, read_ms,
+                                  per_round, &out[into]);
         }
     }
     for (int f = 0; f < FL_COUNT; f++) {
@@ -2117,12 +2116,17 @@ int main(int argc, char **argv)
         }
     }
     if (params.round_samples) {
-        if (!flavours[FL_QEMU]) {
-            fprintf(stderr, "qemu-rcu-bench: --round-samples needs the "
-                    "qemu-rcu column\n");
+        int f = 0;
+
+        while (f < FL_COUNT && !flavours[f]) {
+            f++;
+        }
+        if (f == FL_COUNT) {
+            fprintf(stderr, "qemu-rcu-bench: --round-samples needs a "
+                    "column (--only)\n");
             return 2;
         }
-        print_round_samples();
+        print_round_samples(flavours[f]);
         return 0;
     }
     fences_column = params.both_modes && !params.json_run_file &&
