@@ -102,13 +102,19 @@ static QemuMutex rcu_registry_lock;
 static ThreadList registry = QLIST_HEAD_INITIALIZER(registry);
 
 /*
- * drain_call_rcu() sleeps on rcu_drain_cond until rcu_consumer.ran
- * reaches its target; the call_rcu thread broadcasts after each batch
- * while rcu_drain_waiters is non-zero.  Nests inside no other lock.
+ * A drain_call_rcu() waiting for rcu_consumer.ran to reach its target.
+ * The call_rcu thread sets done and unlinks it after the batch that
+ * does.
  */
+typedef struct RcuDrainer {
+    unsigned long target;
+    QemuEvent done;
+    QSLIST_ENTRY(RcuDrainer) next;
+} RcuDrainer;
+
+/* Nests inside no other lock. */
 static QemuMutex rcu_drain_lock;
-static QemuCond rcu_drain_cond;
-static unsigned rcu_drain_waiters;
+static QSLIST_HEAD(, RcuDrainer) rcu_drainers;
 
 static RcuTunables tunables = {
     .force_callbacks = 30,
@@ -1472,10 +1478,27 @@ static struct rcu_head *rcu_next_batch(unsigned long *n)
 }
 
 /* Runs a batch in queueing order with the BQL held. */
+/*
+ * After a batch: wakes the drainers whose target ran has reached.  A
+ * drainer checks ran and queues itself in one critical section, so one
+ * that is not on the list yet will see the new ran.
+ */
+static void rcu_wake_drainers(void)
+{
+    RcuDrainer *d, *d_next;
+
+    qemu_mutex_lock(&rcu_drain_lock);
+    QSLIST_FOREACH_SAFE(d, &rcu_drainers, next, d_next) {
+        if (rcu_callbacks_ran_up_to(d->target)) {
+            QSLIST_REMOVE(&rcu_drainers, d, RcuDrainer, next);
+            qemu_event_set(&d->done);
+        }
+    }
+    qemu_mutex_unlock(&rcu_drain_lock);
+}
+
 static void rcu_run_batch(struct rcu_reader_data *self, struct rcu_head *node)
 {
-    unsigned drainers;
-
     bql_lock();
     rcu_set_online(self, true);
     rcu_running_callbacks = true;
@@ -1501,18 +1524,7 @@ static void rcu_run_batch(struct rcu_reader_data *self, struct rcu_head *node)
     qatomic_store_release(&rcu_consumer.ran, rcu_consumer.taken);
     rcu_set_online(self, false);
     bql_unlock();
-
-    /*
-     * A drainer counts itself and checks ran under the lock, then waits
-     * with the lock released in one step: one that this finds counted is
-     * waiting, one that it finds uncounted will see the new ran.
-     */
-    qemu_mutex_lock(&rcu_drain_lock);
-    drainers = rcu_drain_waiters;
-    qemu_mutex_unlock(&rcu_drain_lock);
-    if (drainers) {
-        qemu_cond_broadcast(&rcu_drain_cond);
-    }
+    rcu_wake_drainers();
 }
 
 static void *call_rcu_thread(void *opaque)
@@ -1546,8 +1558,8 @@ void drain_call_rcu(void)
 {
     struct rcu_reader_data *self = get_ptr_rcu_reader();
     bool was_online = self->registered && !self->offline;
-    unsigned long target;
-    bool locked;
+    RcuDrainer drainer;
+    bool locked, queued;
 
     rcu_check_may_block("drain_call_rcu");
 
@@ -1555,9 +1567,9 @@ void drain_call_rcu(void)
      * Relaxed: coherence alone makes it count every call_rcu1() that
      * returned before this call.
      */
-    target = qatomic_read(&cbq.enq);
+    drainer.target = qatomic_read(&cbq.enq);
     /* As Linux's rcu_barrier(): no grace period, no kick. */
-    if (rcu_callbacks_ran_up_to(target)) {
+    if (rcu_callbacks_ran_up_to(drainer.target)) {
         return;
     }
 
@@ -1569,13 +1581,17 @@ void drain_call_rcu(void)
     rcu_request_force();
     /* A blocked thread costs the grace period no membarrier. */
     rcu_set_online(self, false);
+    qemu_event_init(&drainer.done, false);
     qemu_mutex_lock(&rcu_drain_lock);
-    rcu_drain_waiters++;
-    while (!rcu_callbacks_ran_up_to(target)) {
-        qemu_cond_wait(&rcu_drain_cond, &rcu_drain_lock);
+    queued = !rcu_callbacks_ran_up_to(drainer.target);
+    if (queued) {
+        QSLIST_INSERT_HEAD(&rcu_drainers, &drainer, next);
     }
-    rcu_drain_waiters--;
     qemu_mutex_unlock(&rcu_drain_lock);
+    if (queued) {
+        qemu_event_wait(&drainer.done);
+    }
+    qemu_event_destroy(&drainer.done);
     if (was_online) {
         rcu_set_online(self, true);
     }
@@ -1857,7 +1873,6 @@ static void rcu_init_complete(void)
     qemu_mutex_init(&rcu_registry_lock);
     qemu_mutex_init(&rcu_sync_lock);
     qemu_mutex_init(&rcu_drain_lock);
-    qemu_cond_init(&rcu_drain_cond);
     qemu_event_init(&rcu_gp_event, true);
     qemu_event_init(&rcu_call_ready_event, false);
     rcu_sleeper_init(&rcu_gp_sleeper);
@@ -1988,7 +2003,7 @@ static void rcu_atfork_child(void)
     pending = rcu_child_requeue_batch(forker_runs_batch);
     memset(&stats, 0, sizeof(stats));
     in_drain_call_rcu = 0;
-    rcu_drain_waiters = 0;
+    QSLIST_INIT(&rcu_drainers);
     rcu_expedite_count = 0;
     rcu_online.count = 0;
     if (rcu_gp_seq & 1) {
