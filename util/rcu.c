@@ -1477,7 +1477,6 @@ static struct rcu_head *rcu_next_batch(unsigned long *n)
     return node;
 }
 
-/* Runs a batch in queueing order with the BQL held. */
 /*
  * After a batch: wakes the drainers whose target ran has reached.  A
  * drainer checks ran and queues itself in one critical section, so one
@@ -1497,6 +1496,7 @@ static void rcu_wake_drainers(void)
     qemu_mutex_unlock(&rcu_drain_lock);
 }
 
+/* Runs a batch in queueing order with the BQL held. */
 static void rcu_run_batch(struct rcu_reader_data *self, struct rcu_head *node)
 {
     bql_lock();

@@ -812,9 +812,9 @@ static void sample_idle(const BenchFlavour *fl, int samples,
 /*
  * The idle rows follow how fast this host wakes a sleeping thread, which
  * on a VM switches between levels for minutes at a time; the rows are
- * taken in rounds that alternate between every column, child processes
- * (QEMU's rcu.c, the fence fallback) included, after the rest of the
- * run (run_rounds()).  This only creates the rows.
+ * taken in rounds that alternate between every column, each in a fresh
+ * process, after the rest of the run (run_rounds()).  This only creates
+ * the rows.
  */
 static Row *idle_rows[IDLE_FIGURES][2];
 
