@@ -922,6 +922,14 @@ static bool rcu_wait_spin(RcuWait *w)
         w->poll_ns > RCU_SPIN_POLL_NS || w->stalled) {
         return false;
     }
+    if (rcu_is_call_rcu_thread) {
+        /*
+         * The producer that woke this thread may have lost its CPU to it
+         * on the way to drain_call_rcu(), which would make this grace
+         * period force; spinning would keep it off that CPU.
+         */
+        sched_yield();
+    }
     polled_ns = rcu_wait_elapsed_ns(w);
     deadline = now_ns() + rcu_next_poll_ns(w, polled_ns);
     for (unsigned i = 1;; i++) {

@@ -861,6 +861,8 @@ static void run_forcing(void)
     Row *dq_med = row_new("drain_queued_stuck_reader_median_ms", "ms",
                           "call_rcu + drain, kickable stuck reader, "
                           "median");
+    Row *dq_p99 = row_new("drain_queued_stuck_reader_p99_ms", "ms",
+                          "call_rcu + drain, kickable stuck reader, p99");
     Row *ex_med = row_new("expedited_idle_median_us", "us",
                           "synchronize_rcu_expedited idle, median");
     Row *ex_p99 = row_new("expedited_idle_p99_us", "us",
@@ -884,6 +886,7 @@ static void run_forcing(void)
         mark_na(sy_med, fl, f, kick_gp);
         mark_na(dr_med, fl, f, kickable);
         mark_na(dq_med, fl, f, kickable);
+        mark_na(dq_p99, fl, f, kickable);
         mark_na(ex_med, fl, f, expedited);
         mark_na(ex_p99, fl, f, expedited);
         mark_na(ex_stuck, fl, f, expedited && kickable);
@@ -910,7 +913,7 @@ static void run_forcing(void)
         record(dr_med, NULL, f, s, 1e6);
         g_array_free(s, true);
         s = sample_barrier_latency(fl, params.stall_samples, 1000, w, true);
-        record(dq_med, NULL, f, s, 1e6);
+        record(dq_med, dq_p99, f, s, 1e6);
         g_array_free(s, true);
         if (expedited) {
             s = sample_op(fl->synchronize_expedited, params.sync_samples, w);
