@@ -27,11 +27,18 @@
  * it looks once more (rcu_spin_for_callbacks()), resets the event,
  * takes again, and only then waits.
  *
- * After its calls, producer 0 drains, drain_call_rcu(): loads cbq.enq
- * (relaxed) as its target and waits until rcu_consumer.ran, which the
- * call_rcu thread stores with release after running each batch (the
- * value of taken), is at or past it, loaded with acquire.  Each callback
- * writes a plain field of its node, which the drainer then reads.
+ * After its calls, producer 0 drains, drain_call_rcu(): it loads
+ * cbq.enq (relaxed) as its target and returns at once if
+ * rcu_callbacks_ran_up_to() finds rcu_consumer.ran at or past it
+ * (load-acquire).  Otherwise it takes rcu_drain_lock, checks again and,
+ * if the target is still ahead, puts itself on rcu_drainers; after the
+ * unlock it waits on its own event.  The call_rcu thread stores ran with
+ * release after running each batch (the value of taken), then, in
+ * rcu_wake_drainers(), takes the lock, unlinks every drainer whose
+ * target ran has reached and sets its event.  The lock is a Relacy
+ * mutex, which orders as a pthread mutex does; the list and the targets
+ * are plain variables under it.  Each callback writes a plain field of
+ * its node, which the drainer reads once the drain has returned.
  *
  * Forker, rcu_fork_gate_close() in fork()'s prepare handler: increments
  * the gate (seq_cst); then, until the counts add up, waits while taking
@@ -66,7 +73,12 @@
  *    left behind (LIVELOCK: the call_rcu thread waits for it forever);
  *  - when the drain returns, the drainer's own callbacks have run
  *    ("drained callbacks have run") and their writes happen before its
- *    reads (no DATA RACE);
+ *    reads (no DATA RACE); a drainer that nobody wakes waits forever
+ *    (LIVELOCK);
+ *  - the call_rcu thread does not touch a drainer's RcuDrainer, which
+ *    lives in the drainer's stack frame, once it has set the event: the
+ *    drainer overwrites it when the drain returns, so a later access is
+ *    a DATA RACE;
  *  - func, written by call_rcu1() before it announces itself, is read
  *    by the call_rcu thread and the child without a DATA RACE (or, when
  *    no store is visible at all, an ACCESS TO UNINITIALIZED VARIABLE):
@@ -130,6 +142,13 @@ struct ModelCb {
     rl::var<int> effect;
 };
 
+/* RcuDrainer: in drain_call_rcu()'s stack frame. */
+struct ModelDrainer {
+    rl::var<unsigned long> target;
+    ModelEvent done;
+    rl::var<ModelDrainer *> next;
+};
+
 struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     /* cbq */
     rl::atomic<ModelCb *> newest;
@@ -142,6 +161,11 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     rl::atomic<unsigned long> closed;
     rl::atomic<unsigned long> parked;
     ModelEvent rcu_call_ready_event;
+    rl::mutex rcu_drain_lock;
+    /* rcu_drainers, under rcu_drain_lock */
+    rl::var<ModelDrainer *> drainers;
+    /* Producer p's drain_call_rcu() */
+    ModelDrainer drainer[PRODUCERS];
     ModelCb cb[NODES];
     /* rcu_link_pending */
     ModelCb link_pending;
@@ -172,6 +196,7 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
         closed($) = 0;
         parked($) = 0;
         rcu_call_ready_event.init(false);
+        drainers($) = NULL;
         for (int p = 0; p < PRODUCERS; p++) {
             enqueuing[p] = false;
         }
@@ -348,6 +373,44 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
 #endif
     }
 
+    /*
+     * Every callback whose call_rcu1() returned before @target was loaded
+     * from cbq.enq has run.  Acquire pairs with the store-release in
+     * publish_ran().
+     */
+    bool rcu_callbacks_ran_up_to(unsigned long target)
+    {
+        return (long)(ran.load(rl::mo_acquire, $) - target) >= 0;
+    }
+
+    /* QSLIST_REMOVE() */
+    void unlink_drainer(ModelDrainer *d)
+    {
+        rl::var<ModelDrainer *> *link = &drainers;
+
+        while ((*link)($) != d) {
+            link = &(*link)($)->next;
+        }
+        (*link)($) = d->next($);
+        d->next($) = NULL;
+    }
+
+    void rcu_wake_drainers(void)
+    {
+        ModelDrainer *d, *d_next;
+
+        rcu_drain_lock.lock($);
+        for (d = drainers($); d; d = d_next) {
+            d_next = d->next($);
+            if (rcu_callbacks_ran_up_to(d->target($))) {
+                unlink_drainer(d);
+                /* The last access to d: the drainer may return at once. */
+                d->done.set();
+            }
+        }
+        rcu_drain_lock.unlock($);
+    }
+
     void run_batch(ModelCb *node, int n)
     {
 #ifdef MODEL_BUG_RAN_BEFORE_RUN
@@ -370,6 +433,11 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
 #ifndef MODEL_BUG_RAN_BEFORE_RUN
         publish_ran();
 #endif
+        /*
+         * After ran is stored: a drainer that takes the lock after this
+         * walk sees the new ran, one that took it before is on the list.
+         */
+        rcu_wake_drainers();
     }
 
     void call_rcu_thread(void)
@@ -402,16 +470,34 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
         }
     }
 
-    /* drain_call_rcu(), rcu_callbacks_ran_up_to() */
+    /* drain_call_rcu() */
     void drain(int p)
     {
+        ModelDrainer *d = &drainer[p];
         /* Relaxed: this thread's own announcements are counted anyway. */
         unsigned long target = enq.load(rl::mo_relaxed, $);
 
-        /* Acquire pairs with the store-release in publish_ran(). */
-        while ((long)(ran.load(rl::mo_acquire, $) - target) < 0) {
-            rl::yield(1, $);
+        d->target($) = target;
+        if (!rcu_callbacks_ran_up_to(target)) {
+            bool queued;
+
+            /* qemu_event_init(): a plain store; the lock publishes it. */
+            d->done.value.store(0, rl::mo_relaxed, $);
+            rcu_drain_lock.lock($);
+            queued = !rcu_callbacks_ran_up_to(target);
+            if (queued) {
+                /* QSLIST_INSERT_HEAD() */
+                d->next($) = drainers($);
+                drainers($) = d;
+            }
+            rcu_drain_lock.unlock($);
+            if (queued) {
+                d->done.wait();
+            }
         }
+        /* The frame ends and its RcuDrainer with it: the stack is reused. */
+        d->target($) = 0;
+        d->next($) = NULL;
         for (int k = 0; k < CALLS; k++) {
             MODEL_CHECK(cb[p * CALLS + k].effect($) == 1,
                         "drained callbacks have run");

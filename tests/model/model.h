@@ -318,8 +318,8 @@ public:
 
         (void)yield;
         /*
-         * None of Relacy's timed or spurious waits (no Relacy mutexes):
-         * a timed wait is model_timed_out().
+         * None of Relacy's timed or spurious waits: a timed wait is
+         * model_timed_out(), and rl::mutex blocks without a timeout.
          */
         RL_VERIFY(this->timed_thread_count_ == 0);
         RL_VERIFY(n);
