@@ -27,7 +27,7 @@
  * it looks once more (rcu_spin_for_callbacks()), resets the event,
  * takes again, and only then waits.
  *
- * After its calls, producer 0 drains, drain_call_rcu(): it loads
+ * After its calls, each producer drains, drain_call_rcu(): it loads
  * cbq.enq (relaxed) as its target and returns at once if
  * rcu_callbacks_ran_up_to() finds rcu_consumer.ran at or past it
  * (load-acquire).  Otherwise it takes rcu_drain_lock, checks again and,
@@ -38,7 +38,7 @@
  * target ran has reached and sets its event.  The lock is a Relacy
  * mutex, which orders as a pthread mutex does; the list and the targets
  * are plain variables under it.  Each callback writes a plain field of
- * its node, which the drainer reads once the drain has returned.
+ * its node, which its producer reads once the drain has returned.
  *
  * Forker, rcu_fork_gate_close() in fork()'s prepare handler: increments
  * the gate (seq_cst); then, until the counts add up, waits while taking
@@ -598,9 +598,7 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
             for (int k = 0; k < CALLS; k++) {
                 call_rcu1((int)index, &cb[index * CALLS + k]);
             }
-            if (index == 0) {
-                drain(0);
-            }
+            drain((int)index);
         }
     }
 };
