@@ -122,6 +122,12 @@
  *                                  before running the batch, as it does
  *                                  done
  *  MODEL_BUG_RAN_RELAXED           ran is stored relaxed
+ *  MODEL_BUG_DRAIN_NO_RECHECK      the drainer queues itself under the
+ *                                  lock on the strength of its check
+ *                                  before it (check-then-act): lost
+ *                                  wake-up
+ *  MODEL_BUG_WAKE_BEFORE_RAN       the call_rcu thread walks the drainers
+ *                                  before it publishes ran: lost wake-up
  */
 #include "model.h"
 
@@ -430,14 +436,19 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
             node->effect($) = 1;
             node = next;
         }
+#ifdef MODEL_BUG_WAKE_BEFORE_RAN
+        rcu_wake_drainers();
+#endif
 #ifndef MODEL_BUG_RAN_BEFORE_RUN
         publish_ran();
 #endif
+#ifndef MODEL_BUG_WAKE_BEFORE_RAN
         /*
          * After ran is stored: a drainer that takes the lock after this
          * walk sees the new ran, one that took it before is on the list.
          */
         rcu_wake_drainers();
+#endif
     }
 
     void call_rcu_thread(void)
@@ -484,7 +495,11 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
             /* qemu_event_init(): a plain store; the lock publishes it. */
             d->done.value.store(0, rl::mo_relaxed, $);
             rcu_drain_lock.lock($);
+#ifdef MODEL_BUG_DRAIN_NO_RECHECK
+            queued = true;
+#else
             queued = !rcu_callbacks_ran_up_to(target);
+#endif
             if (queued) {
                 /* QSLIST_INSERT_HEAD() */
                 d->next($) = drainers($);
