@@ -128,6 +128,10 @@
  *                                  wake-up
  *  MODEL_BUG_WAKE_BEFORE_RAN       the call_rcu thread walks the drainers
  *                                  before it publishes ran: lost wake-up
+ *  MODEL_BUG_WAKE_UNREACHED        the call_rcu thread wakes every
+ *                                  drainer on the list, reached or not
+ *  MODEL_BUG_SET_BEFORE_UNLINK     the call_rcu thread sets a drainer's
+ *                                  event before unlinking it
  */
 #include "model.h"
 
@@ -408,10 +412,21 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
         rcu_drain_lock.lock($);
         for (d = drainers($); d; d = d_next) {
             d_next = d->next($);
-            if (rcu_callbacks_ran_up_to(d->target($))) {
+#ifdef MODEL_BUG_WAKE_UNREACHED
+            bool reached = true;
+#else
+            bool reached = rcu_callbacks_ran_up_to(d->target($));
+#endif
+
+            if (reached) {
+#ifdef MODEL_BUG_SET_BEFORE_UNLINK
+                d->done.set();
+                unlink_drainer(d);
+#else
                 unlink_drainer(d);
                 /* The last access to d: the drainer may return at once. */
                 d->done.set();
+#endif
             }
         }
         rcu_drain_lock.unlock($);
