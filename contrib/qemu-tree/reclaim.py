@@ -117,6 +117,9 @@ class Probes:
         """Returns [(ms to the callback, ms in the callback)] per free."""
         if self.rec is None:
             return []
+        # The RSS poll sees the pages go during the last callback's
+        # munmap(); give the callback time to return before stopping.
+        time.sleep(0.5)
         self.rec.send_signal(signal.SIGINT)
         self.rec.wait(timeout=60)
         text = self._perf(['script', '-i', self.out, '-F', 'time,event'],
