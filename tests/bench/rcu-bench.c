@@ -263,6 +263,11 @@ typedef struct Row {
     bool na[FL_COUNT];
     /* Values within the measurement's resolution of 0: no ratios. */
     bool no_ratio;
+    /*
+     * The figure of each round, where a row is taken in rounds: its
+     * ratios are then paired, round by round.
+     */
+    GArray *rounds[FL_COUNT];
 } Row;
 
 static GPtrArray *rows;
@@ -291,6 +296,11 @@ static void row_free(gpointer p)
 
     g_free(r->key);
     g_free(r->label);
+    for (int i = 0; i < FL_COUNT; i++) {
+        if (r->rounds[i]) {
+            g_array_free(r->rounds[i], true);
+        }
+    }
     g_free(r);
 }
 
@@ -1267,6 +1277,36 @@ static char *format_value(const Row *r, int f)
     return g_strdup_printf("%.0f", v);
 }
 
+/*
+ * Paired: the median over the rounds of column @own's figure against
+ * the better of columns @b and @c (-1: none) in the same round, so that
+ * both sides of each ratio met the same moment of the host.  NAN unless
+ * @own and @b were taken in the same rounds.
+ */
+static double ratio_paired(const Row *r, int own, int b, int c)
+{
+    GArray *x = r->rounds[own], *y = r->rounds[b];
+    GArray *z = c >= 0 ? r->rounds[c] : NULL;
+    g_autofree double *q = NULL;
+    guint n = 0;
+
+    if (!x || !y || x->len != y->len || (z && z->len != x->len)) {
+        return NAN;
+    }
+    q = g_new(double, x->len);
+    for (guint i = 0; i < x->len; i++) {
+        double best = g_array_index(y, double, i);
+
+        if (z) {
+            best = MIN(best, g_array_index(z, double, i));
+        }
+        if (best > 0) {
+            q[n++] = g_array_index(x, double, i) / best;
+        }
+    }
+    return n ? bench_percentile_double(q, n, 50) : NAN;
+}
+
 /* a / b for the same row, NAN when either is missing. */
 static double ratio2(const Row *r, int a, int b)
 {
@@ -1274,6 +1314,9 @@ static double ratio2(const Row *r, int a, int b)
 
     if (r->na[a] || r->na[b] || isnan(x) || isnan(y) || y <= 0) {
         return NAN;
+    }
+    if (r->rounds[a] && r->rounds[b]) {
+        return ratio_paired(r, a, b, -1);
     }
     return x / y;
 }
@@ -1294,6 +1337,9 @@ static double ratio_best_of(const Row *r, int own, int q100, int q102)
 
     if (own < 0) {
         return NAN;
+    }
+    if (r->rounds[own] && r->rounds[q100] && r->rounds[q102]) {
+        return ratio_paired(r, own, q100, q102);
     }
     a = ratio2(r, own, q100);
     b = ratio2(r, own, q102);
@@ -1438,7 +1484,10 @@ static void print_table(void)
            "QEMU as Debian builds it: what\n"
            "                     a Debian user gets by switching, read sides "
            "of different kinds\n"
-           "  vs mb:             qemu-rcu as it runs by default / urcu-mb\n");
+           "  vs mb:             qemu-rcu as it runs by default / urcu-mb\n"
+           "Read-side rows: each ratio is paired, the median over the rounds "
+           "of that round's ratio\n"
+           "(against the better QEMU of the same round).\n");
     printf("n/a: liburcu has no force_rcu notifiers and no expedited grace "
            "period; QEMU has no expedited grace period, and QEMU 10.0 fires\n"
            "the notifiers only inside drain_call_rcu(), so a callback or "
@@ -1930,7 +1979,10 @@ static void print_round_samples(const BenchFlavour *fl)
     round_samples_destroy(&out);
 }
 
-/* Each read-side row of column @f: the median of its rounds. */
+/*
+ * Each read-side row of column @f: the median of its rounds, which are
+ * kept for the paired ratios.
+ */
 static void record_read_side(int f, GArray *read)
 {
     int rounds = read->len / params.threads;
@@ -1940,6 +1992,8 @@ static void record_read_side(int f, GArray *read)
         for (int r = 0; r < rounds; r++) {
             v[r] = g_array_index(read, double, r * params.threads + t);
         }
+        read_rows[t]->rounds[f] = g_array_new(false, false, sizeof(double));
+        g_array_append_vals(read_rows[t]->rounds[f], v, rounds);
         read_rows[t]->v[f] = bench_percentile_double(v, rounds, 50);
     }
 }
