@@ -163,7 +163,7 @@ static inline void rcu_read_unlock(void)
     unsigned depth = p_rcu_reader->depth;
 
     /* One branch leaves both nesting and the unbalanced case off the path. */
-    if (depth != 1) {
+    if (unlikely(depth != 1)) {
         if (unlikely(depth == 0)) {
             rcu_read_unlock_unbalanced();
         }
