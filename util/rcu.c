@@ -802,6 +802,26 @@ static bool rcu_may_kick(void)
 }
 
 /*
+ * On TSO hosts a forced pass after the grace period's first scan looks
+ * before it arms: the global barrier before that scan orders this one
+ * too, as it orders the normal state's later polls (case 2 of the grace
+ * period argument in docs/design.md).  After a reader's wake-up the look
+ * usually finds everybody out, and the grace period ends without
+ * re-arming waiting and without the rcu_mb_global() that arming needs
+ * before a sleep, a membarrier() that interrupts every CPU running the
+ * process.
+ */
+static bool rcu_wait_prescan(RcuWait *w, ThreadList *qs)
+{
+    if (!RCU_HOST_TSO || w->state != RCU_WAIT_FORCED || !w->scanned) {
+        return false;
+    }
+    /* TSO: see RCU_HOST_TSO; the reader's stores arrive in order. */
+    barrier();
+    return rcu_scan(qs);
+}
+
+/*
  * Kicks once, after the scan, so that only readers still inside a
  * critical section hear about it; they find waiting set.  Then notes the
  * readers that hold the grace period too long; rcu_wait_sleep() names
@@ -1036,6 +1056,9 @@ static void wait_for_readers(RcuWait *w)
     w->kick = w->state == RCU_WAIT_FORCED;
     for (;;) {
         rcu_wait_update_state(w);
+        if (rcu_wait_prescan(w, &qsreaders)) {
+            break;
+        }
         rcu_wait_prepare_scan(w);
         if (rcu_scan(&qsreaders)) {
             break;

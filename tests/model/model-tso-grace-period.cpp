@@ -8,12 +8,13 @@
  * new rcu_gp_ctr with only a compiler barrier (B1: stores leave a TSO
  * store buffer in order), and wait_for_readers() uses rcu_mb_global() --
  * membarrier when another thread is online -- only before the first scan
- * and before every scan of the forced state; the later normal-state
- * polls re-read ctr after a compiler barrier, and the end of the grace
- * period (B4) is a compiler barrier too.  A compiler barrier is program
- * order here, so those points execute no instruction in this model.  The
- * Relacy models assume a weakly ordered host, where every scan is
- * global, so this is the only check of that shortcut
+ * and before every scan of the forced state that arms waiting; the
+ * later normal-state polls and the forced passes' looks before arming
+ * (rcu_wait_prescan()) re-read ctr after a compiler barrier, and the end
+ * of the grace period (B4) is a compiler barrier too.  A compiler barrier
+ * is program order here, so those points execute no instruction in this
+ * model.  The Relacy models assume a weakly ordered host, where every
+ * scan is global, so this is the only check of that shortcut
  * (docs/model-checking.md).
  *
  * Threads: a writer, offline itself as the call_rcu thread is, that
@@ -54,6 +55,9 @@
  *  MODEL_BUG_FORCED_SLEEP_UNTIMED  with fences too, the forced sleep
  *                               has no timeout: the lost wake-up of the
  *                               unlock without a fence
+ *  MODEL_BUG_PRESCAN_FIRST      the forced pass's look before arming
+ *                               runs before the grace period's first
+ *                               global barrier too
  */
 #include "tso.h"
 
@@ -268,12 +272,27 @@ static void rcu_wait_sleep(Program &p, const Config &c)
 }
 
 /*
+ * rcu_wait_prescan(): a forced pass after the first scan looks before it
+ * arms, after only a compiler barrier.
+ */
+static void rcu_wait_prescan(Program &p, bool scanned, Label &quiescent)
+{
+#ifdef MODEL_BUG_PRESCAN_FIRST
+    scanned = true;
+#endif
+    if (scanned) {
+        rcu_scan(p, quiescent);
+    }
+}
+
+/*
  * A forced pass; if the reader is still inside, sleeps and then goes to
  * @again.
  */
 static void forced_pass(Program &p, const Config &c, bool scanned,
                         Label &quiescent, Label &again)
 {
+    rcu_wait_prescan(p, scanned, quiescent);
     p.cmpxchg(R_TMP, EVENT, EV_SET, EV_FREE,
               "rcu_sleeper_reset(): cmpxchg(value, SET, FREE)");
     p.mfence("qemu_event_reset(): smp_mb__after_rmw()");

@@ -538,6 +538,45 @@ static void test_force_rcu_and_expedited(void)
 }
 
 /*
+ * A forced grace period that kicks its reader out ends at the look after
+ * the reader's wake-up, without arming again: one membarrier() per wait
+ * for readers, the arming pass's, where a second pass used to cost
+ * another.  A 32-bit host waits twice per grace period, once per phase.
+ */
+static void test_forced_wake_up_one_membarrier(void)
+{
+    enum { GPS = 20 };
+    const unsigned waits = GPS * (sizeof(long) == 8 ? 1 : 2);
+    Reader r;
+    RcuStats before, after;
+
+    quiesce();
+    set_force_after_us(60 * 1000000);
+    /* Only the reader's barrier is counted: the call_rcu thread is idle. */
+    g_assert_true(test_settle_offline(GENEROUS_NS));
+    reader_start(&r, true, true);
+    before = test_rcu_stats();
+    for (int i = 0; i < GPS; i++) {
+        while (!qatomic_read(&r.inside)) {
+            g_usleep(100);
+        }
+        synchronize_rcu_expedited();
+    }
+    after = test_rcu_stats();
+    reader_stop(&r);
+    g_assert_cmpint(qatomic_read(&r.kicks), >=, GPS);
+    g_assert_cmpint(qatomic_read(&r.kicks), <=,
+                    GPS * MAX_KICKS_PER_GRACE_PERIOD);
+    if (qemu_membarrier_enabled()) {
+        g_assert_cmpuint(after.membarrier_calls - before.membarrier_calls,
+                         ==, waits);
+    } else {
+        g_assert_cmpuint(after.membarrier_calls, ==, before.membarrier_calls);
+    }
+    quiesce();
+}
+
+/*
  * force_rcu() during another thread's grace period also forces the next
  * one, which a callback queued just before force_rcu() waits for.  The
  * other thread's grace period must have started by then: force_rcu()
@@ -1173,6 +1212,8 @@ int main(int argc, char **argv)
     g_test_add_data_func("/rcu/core/force-rcu-covers-next-grace-period/"
                          "late-writer", GINT_TO_POINTER(200 * 1000),
                          test_force_rcu_covers_next_grace_period);
+    g_test_add_func("/rcu/core/forced-wake-up-one-membarrier",
+                    test_forced_wake_up_one_membarrier);
     g_test_add_func("/rcu/core/spurious-kicks", test_spurious_kicks);
     g_test_add_func("/rcu/core/force-skips-idle-readers",
                     test_force_skips_idle_readers);
