@@ -495,11 +495,17 @@ static void test_fences_missed_wake_up(void)
 }
 
 /*
- * A forced grace period kicks a reader once; on a 32-bit host, whose
- * grace period flips a phase bit twice, a reader that re-entered with the
- * first phase's counter is kicked again by the second phase.
+ * A 32-bit host's grace period flips a phase bit twice and waits for
+ * readers after each flip.
  */
-#define MAX_KICKS_PER_GRACE_PERIOD (sizeof(long) == 8 ? 1 : 2)
+#define GRACE_PERIOD_PHASES (sizeof(long) == 8 ? 1 : 2)
+
+/*
+ * A forced grace period kicks a reader once per phase: on a 32-bit host
+ * a reader that re-entered with the first phase's counter is kicked
+ * again by the second phase.
+ */
+#define MAX_KICKS_PER_GRACE_PERIOD GRACE_PERIOD_PHASES
 
 static void assert_kicked_once_per_phase(Reader *r, int before)
 {
@@ -541,12 +547,12 @@ static void test_force_rcu_and_expedited(void)
  * A forced grace period that kicks its reader out ends at the look after
  * the reader's wake-up, without arming again: one membarrier() per wait
  * for readers, the arming pass's, where a second pass used to cost
- * another.  A 32-bit host waits twice per grace period, once per phase.
+ * another.
  */
 static void test_forced_wake_up_one_membarrier(void)
 {
     enum { GPS = 20 };
-    const unsigned waits = GPS * (sizeof(long) == 8 ? 1 : 2);
+    const unsigned waits = GPS * GRACE_PERIOD_PHASES;
     Reader r;
     RcuStats before, after;
 
