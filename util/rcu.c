@@ -41,6 +41,9 @@
 #include "exec/replay-core.h"
 #endif
 #include <sched.h>
+#if defined(CONFIG_LINUX)
+#include <sys/syscall.h>
+#endif
 
 /*
  * Bit 0 of a reader's ctr is always set while it is inside a critical
@@ -71,6 +74,8 @@
 #define RCU_GROW_NS       100000
 #define RCU_GROW_BATCH    8192
 #define RCU_GROW_GAP_NS   4000
+/* The call_rcu thread's scheduler slice: the shortest Linux grants. */
+#define RCU_THREAD_SLICE_NS 100000
 
 /*
  * Hosts whose memory model is TSO: stores become visible in program order
@@ -1558,12 +1563,62 @@ static void rcu_run_batch(struct rcu_reader_data *self, struct rcu_head *node)
     rcu_wake_drainers();
 }
 
+#if defined(CONFIG_LINUX) && defined(SYS_sched_getattr) && \
+    defined(SYS_sched_setattr)
+/*
+ * The argument of sched_getattr() and sched_setattr(): the kernel's
+ * struct sched_attr up to its first extension (SCHED_ATTR_SIZE_VER0),
+ * under a name of our own because only recent C libraries declare it.
+ */
+typedef struct RcuSchedAttr {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime;
+    uint64_t sched_deadline;
+    uint64_t sched_period;
+} RcuSchedAttr;
+QEMU_BUILD_BUG_ON(sizeof(RcuSchedAttr) != 48);
+
+/*
+ * The call_rcu thread runs for microseconds at a time, and when it wakes
+ * somebody is often waiting for it: a device for its memory, a drain, a
+ * reader that was kicked.  Linux 6.12's EEVDF scheduler lets a thread
+ * ask for a slice shorter than the default (1.4 ms with two CPUs); the
+ * shorter one then takes the CPU from a thread that computes, a vCPU
+ * for instance, as soon as it wakes, instead of waiting for that
+ * thread's slice to end.  Its share of the CPU does not change.  Older
+ * kernels ignore the request, a thread that was given another policy
+ * keeps it, its nice value is kept, and a sandbox that refuses the call
+ * costs nothing.
+ */
+static void rcu_request_short_slice(void)
+{
+    RcuSchedAttr attr;
+
+    if (syscall(SYS_sched_getattr, 0, &attr, sizeof(attr), 0) ||
+        attr.sched_policy != SCHED_OTHER) {
+        return;
+    }
+    attr.size = sizeof(attr);
+    attr.sched_runtime = RCU_THREAD_SLICE_NS;
+    syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+#else
+static void rcu_request_short_slice(void)
+{
+}
+#endif
+
 static void *call_rcu_thread(void *opaque)
 {
     struct rcu_reader_data *self;
 
     rcu_register_thread();
     rcu_is_call_rcu_thread = true;
+    rcu_request_short_slice();
     self = get_ptr_rcu_reader();
     rcu_set_online(self, false);
 

@@ -9,8 +9,11 @@
 #include "qemu/rcu-ext.h"
 #include "qemu/main-loop.h"
 #include "test-util.h"
+#include "test-subprocess.h"
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 /* Upper bound for anything that should take milliseconds. */
@@ -1191,6 +1194,104 @@ static void test_misuse(gconstpointer data)
     g_test_trap_assert_stderr(misuse_cases[i].message);
 }
 
+/* --- the call_rcu thread's scheduling ---------------------------------- */
+
+#if defined(CONFIG_LINUX) && defined(SYS_sched_getattr)
+/* struct sched_attr up to SCHED_ATTR_SIZE_VER0. */
+typedef struct SchedAttr {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime;
+    uint64_t sched_deadline;
+    uint64_t sched_period;
+} SchedAttr;
+
+#define CALL_RCU_THREAD_SLICE_NS 100000
+
+static SchedAttr sched_attr_of(pid_t tid)
+{
+    SchedAttr attr = { 0 };
+
+    g_assert_cmpint(syscall(SYS_sched_getattr, tid, &attr, sizeof(attr), 0),
+                    ==, 0);
+    return attr;
+}
+
+/* The thread named call_rcu, started by a callback if need be. */
+static pid_t call_rcu_thread_tid(void)
+{
+    g_autoptr(GDir) dir = NULL;
+    const char *name;
+
+    call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+    drain_call_rcu();
+    dir = g_dir_open("/proc/self/task", 0, NULL);
+    g_assert_nonnull(dir);
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_strdup_printf("/proc/self/task/%s/comm",
+                                                name);
+        g_autofree char *comm = NULL;
+
+        if (g_file_get_contents(path, &comm, NULL, NULL) &&
+            g_str_equal(g_strchomp(comm), "call_rcu")) {
+            return atoi(name);
+        }
+    }
+    g_assert_not_reached();
+}
+
+/*
+ * Kernels before Linux 6.12 have no per-thread slice and report 0 for a
+ * SCHED_OTHER thread's sched_runtime.
+ */
+static void check_call_rcu_thread_sched(int nice)
+{
+    SchedAttr self = sched_attr_of(0);
+    SchedAttr cr = sched_attr_of(call_rcu_thread_tid());
+
+    g_assert_cmpuint(cr.sched_policy, ==, SCHED_OTHER);
+    g_assert_cmpint(cr.sched_nice, ==, nice);
+    if (self.sched_runtime) {
+        g_assert_cmpuint(cr.sched_runtime, ==, CALL_RCU_THREAD_SLICE_NS);
+        g_assert_cmpuint(self.sched_runtime, !=, CALL_RCU_THREAD_SLICE_NS);
+    } else {
+        g_test_message("no per-thread slices on this kernel");
+    }
+}
+
+/*
+ * The call_rcu thread asks for the shortest slice, so that its wake-up
+ * takes the CPU from a spinning vCPU, and keeps the nice value of the
+ * thread that started it: a fork child that lowered its priority starts
+ * one at that priority.
+ */
+static void test_call_rcu_thread_short_slice(void)
+{
+    pid_t pid;
+
+    quiesce();
+    check_call_rcu_thread_sched(getpriority(PRIO_PROCESS, 0));
+    pid = fork();
+    if (pid == 0) {
+        int nice = MIN(getpriority(PRIO_PROCESS, 0) + 3, 19);
+
+        alarm(10);
+        g_assert_cmpint(setpriority(PRIO_PROCESS, 0, nice), ==, 0);
+        check_call_rcu_thread_sched(nice);
+        _exit(0);
+    }
+    wait_child(pid);
+}
+#else
+static void test_call_rcu_thread_short_slice(void)
+{
+    g_test_skip("no sched_getattr() on this host");
+}
+#endif
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1234,6 +1335,8 @@ int main(int argc, char **argv)
     g_test_add_func("/rcu/core/fork-anywhere", test_fork_anywhere);
     g_test_add_func("/rcu/core/stall-warning", test_stall_warning);
     g_test_add_func("/rcu/core/tunables", test_tunables_roundtrip);
+    g_test_add_func("/rcu/core/call-rcu-thread-short-slice",
+                    test_call_rcu_thread_short_slice);
     for (int i = 0; i < G_N_ELEMENTS(misuse_cases); i++) {
         g_autofree char *path = g_strdup_printf("/rcu/core/misuse/%s",
                                                 misuse_cases[i].name);
