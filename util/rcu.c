@@ -1587,7 +1587,7 @@ QEMU_BUILD_BUG_ON(sizeof(RcuSchedAttr) != 48);
  * somebody is often waiting for it: a device for its memory, a drain, a
  * reader that was kicked.  Linux 6.12's EEVDF scheduler lets a thread
  * ask for a slice shorter than the default (1.4 ms with two CPUs); the
- * shorter one then takes the CPU from a thread that computes, a vCPU
+ * shorter one can then take the CPU from a thread that computes, a vCPU
  * for instance, as soon as it wakes, instead of waiting for that
  * thread's slice to end.  Its share of the CPU does not change.  Older
  * kernels ignore the request, a thread that was given another policy

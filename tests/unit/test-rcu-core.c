@@ -1264,7 +1264,7 @@ static void check_call_rcu_thread_sched(int nice)
 
 /*
  * The call_rcu thread asks for the shortest slice, so that its wake-up
- * takes the CPU from a spinning vCPU, and keeps the nice value of the
+ * can take the CPU from a spinning vCPU, and keeps the nice value of the
  * thread that started it: a fork child that lowered its priority starts
  * one at that priority.
  */
