@@ -64,6 +64,8 @@
 #define RCU_RECHECK_NS       2000
 #define RCU_FIRST_RECHECK_NS 1000000
 #define RCU_TRIM_PAD      (4 * 1024 * 1024)
+/* How long a forced pass watches the readers it kicked before it arms. */
+#define RCU_KICK_WATCH_NS 20000
 /* How long the call_rcu thread looks for more work before sleeping. */
 #define RCU_IDLE_SPIN_NS  20000
 /*
@@ -863,6 +865,38 @@ static void rcu_wait_kick_and_report(RcuWait *w)
     }
 }
 
+/*
+ * On TSO hosts, once the grace period's first scan has had its global
+ * barrier, a forced pass whose look found readers inside kicks them
+ * before it arms and watches them for up to RCU_KICK_WATCH_NS: a reader
+ * that leaves when kicked usually does so within microseconds, and the
+ * pass then ends without arming waiting and without the rcu_mb_global()
+ * that arming needs before a sleep.  The looks are the prescan's (case 2
+ * of the grace period argument in docs/design.md).
+ */
+static bool rcu_wait_kick_and_watch(RcuWait *w, ThreadList *qs)
+{
+    int64_t deadline;
+
+    if (!RCU_HOST_TSO || w->state != RCU_WAIT_FORCED || !w->scanned ||
+        !w->kick || !rcu_may_kick()) {
+        return false;
+    }
+    rcu_wait_kick_and_report(w);
+    deadline = now_ns() + RCU_KICK_WATCH_NS;
+    do {
+        for (int i = 0; i < 8; i++) {
+            cpu_relax();
+        }
+        /* TSO: see RCU_HOST_TSO; the reader's stores arrive in order. */
+        barrier();
+        if (rcu_scan(qs)) {
+            return true;
+        }
+    } while (now_ns() < deadline);
+    return false;
+}
+
 /* The kernel's name for a thread of this process, or "?". */
 static char *rcu_thread_name(int tid)
 {
@@ -1061,7 +1095,8 @@ static void wait_for_readers(RcuWait *w)
     w->kick = w->state == RCU_WAIT_FORCED;
     for (;;) {
         rcu_wait_update_state(w);
-        if (rcu_wait_prescan(w, &qsreaders)) {
+        if (rcu_wait_prescan(w, &qsreaders) ||
+            rcu_wait_kick_and_watch(w, &qsreaders)) {
             break;
         }
         rcu_wait_prepare_scan(w);

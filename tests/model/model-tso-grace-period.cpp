@@ -10,7 +10,8 @@
  * membarrier when another thread is online -- only before the first scan
  * and before every scan of the forced state that arms waiting; the
  * later normal-state polls and the forced passes' looks before arming
- * (rcu_wait_prescan()) re-read ctr after a compiler barrier, and the end
+ * (rcu_wait_prescan(), and rcu_wait_kick_and_watch() after its kick)
+ * re-read ctr after a compiler barrier, and the end
  * of the grace period (B4) is a compiler barrier too.  A compiler barrier
  * is program order here, so those points execute no instruction in this
  * model.  The Relacy models assume a weakly ordered host, where every
@@ -58,6 +59,9 @@
  *  MODEL_BUG_PRESCAN_FIRST      the forced pass's look before arming
  *                               runs before the grace period's first
  *                               global barrier too
+ *  MODEL_BUG_WATCH_FIRST        the forced pass's kick and watch before
+ *                               arming run before the grace period's
+ *                               first global barrier too
  */
 #include "tso.h"
 
@@ -286,13 +290,31 @@ static void rcu_wait_prescan(Program &p, bool scanned, Label &quiescent)
 }
 
 /*
+ * rcu_wait_kick_and_watch(): the first forced pass after the first scan
+ * kicks (no memory effect here) and looks again, compiler barriers only,
+ * before it arms.  Two looks stand for the watch loop.
+ */
+static void rcu_wait_kick_and_watch(Program &p, bool scanned, bool kick,
+                                    Label &quiescent)
+{
+#ifdef MODEL_BUG_WATCH_FIRST
+    scanned = true;
+#endif
+    if (scanned && kick) {
+        rcu_scan(p, quiescent);
+        rcu_scan(p, quiescent);
+    }
+}
+
+/*
  * A forced pass; if the reader is still inside, sleeps and then goes to
- * @again.
+ * @again.  @kick: the grace period has not kicked yet.
  */
 static void forced_pass(Program &p, const Config &c, bool scanned,
-                        Label &quiescent, Label &again)
+                        bool kick, Label &quiescent, Label &again)
 {
     rcu_wait_prescan(p, scanned, quiescent);
+    rcu_wait_kick_and_watch(p, scanned, kick, quiescent);
     p.cmpxchg(R_TMP, EVENT, EV_SET, EV_FREE,
               "rcu_sleeper_reset(): cmpxchg(value, SET, FREE)");
     p.mfence("qemu_event_reset(): smp_mb__after_rmw()");
@@ -328,9 +350,9 @@ static Program writer(const Config &c)
             rcu_scan(p, quiescent);
         }
         /* The first forced pass, then the later ones after the sleep. */
-        forced_pass(p, c, c.normal_polls > 0, quiescent, forced_again);
+        forced_pass(p, c, c.normal_polls > 0, true, quiescent, forced_again);
         p.bind(forced_again);
-        forced_pass(p, c, true, quiescent, forced_again);
+        forced_pass(p, c, true, false, quiescent, forced_again);
     }
     p.bind(quiescent);
     p.store(WAITING, 0, "rcu_scan(): waiting = false");

@@ -586,6 +586,92 @@ static void test_forced_wake_up_one_membarrier(void)
 }
 
 /*
+ * Hosts where a forced pass after the first scan may look without a
+ * global barrier (RCU_HOST_TSO in util/rcu.c).
+ */
+#if defined(__i386__) || defined(__x86_64__) || defined(__s390x__)
+#define HOST_TSO 1
+#else
+#define HOST_TSO 0
+#endif
+
+/*
+ * One round of test_forced_later_kick_and_watch(); returns the
+ * membarrier() calls it made.
+ */
+static uint64_t forced_later_round(Reader *r)
+{
+    Syncer syncer = { 0 };
+    unsigned long cookie = get_state_synchronize_rcu();
+    int64_t start = test_now_ns();
+    RcuStats before = test_rcu_stats();
+    int kicks = qatomic_read(&r->kicks);
+
+    qemu_thread_create(&syncer.thread, "syncer", sync_thread_fn, &syncer,
+                       QEMU_THREAD_JOINABLE);
+    while (get_state_synchronize_rcu() == cookie) {
+        g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
+        g_usleep(100);
+    }
+    /* Time for the first scan, which finds the reader inside. */
+    g_usleep(5000);
+    force_rcu();
+    qemu_thread_join(&syncer.thread);
+    assert_kicked_once_per_phase(r, kicks);
+    /* force_rcu() forces the next grace period too: use it up. */
+    while (!qatomic_read(&r->inside)) {
+        g_usleep(100);
+    }
+    synchronize_rcu_expedited();
+    while (!qatomic_read(&r->inside)) {
+        g_usleep(100);
+    }
+    return test_rcu_stats().membarrier_calls - before.membarrier_calls;
+}
+
+/*
+ * A grace period that polled in the normal state and is then forced
+ * kicks the reader and watches it leave before it arms: one membarrier()
+ * per wait for readers, the first scan's, where arming cost a second
+ * one.  Each round also runs an expedited grace period, one call per
+ * wait.  A reader that does not leave within the watch (descheduled on
+ * a loaded host) still costs the second call, so rounds repeat until
+ * one shows the saving; before the watch, none could.
+ */
+static void test_forced_later_kick_and_watch(void)
+{
+    const uint64_t waits = 2 * GRACE_PERIOD_PHASES;
+    int64_t start;
+    uint64_t calls;
+    Reader r;
+    int rounds = 0;
+
+    quiesce();
+    set_force_after_us(60 * 1000000);
+    g_assert_true(test_settle_offline(GENEROUS_NS));
+    reader_start(&r, true, true);
+    start = test_now_ns();
+    do {
+        calls = forced_later_round(&r);
+        rounds++;
+        if (!qemu_membarrier_enabled()) {
+            g_assert_cmpuint(calls, ==, 0);
+            break;
+        }
+        g_assert_cmpuint(calls, >=, waits);
+        g_assert_cmpuint(calls, <=, waits + 1);
+    } while (HOST_TSO && calls > waits &&
+             test_now_ns() - start < GENEROUS_NS);
+    reader_stop(&r);
+    g_test_message("%d round(s), %" PRIu64 " calls in the last", rounds,
+                   calls);
+    if (HOST_TSO && qemu_membarrier_enabled()) {
+        g_assert_cmpuint(calls, ==, waits);
+    }
+    quiesce();
+}
+
+/*
  * force_rcu() during another thread's grace period also forces the next
  * one, which a callback queued just before force_rcu() waits for.  The
  * other thread's grace period must have started by then: force_rcu()
@@ -1319,6 +1405,8 @@ int main(int argc, char **argv)
     g_test_add_data_func("/rcu/core/force-rcu-covers-next-grace-period/"
                          "late-writer", GINT_TO_POINTER(200 * 1000),
                          test_force_rcu_covers_next_grace_period);
+    g_test_add_func("/rcu/core/forced-later-kick-and-watch",
+                    test_forced_later_kick_and_watch);
     g_test_add_func("/rcu/core/forced-wake-up-one-membarrier",
                     test_forced_wake_up_one_membarrier);
     g_test_add_func("/rcu/core/spurious-kicks", test_spurious_kicks);
