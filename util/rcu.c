@@ -829,17 +829,12 @@ static bool rcu_wait_prescan(RcuWait *w, ThreadList *qs)
 }
 
 /*
- * Kicks once, after the scan, so that only readers still inside a
- * critical section hear about it; they find waiting set.  Then notes the
- * readers that hold the grace period too long; rcu_wait_sleep() names
- * them once the registry lock is dropped, because reading their names
- * and writing to stderr may block.
+ * Kicks once per wait, after a scan, so that only the readers still
+ * inside a critical section hear about it.
  */
-static void rcu_wait_kick_and_report(RcuWait *w)
+static void rcu_wait_kick(RcuWait *w)
 {
     struct rcu_reader_data *index;
-    int64_t stall_ns = rcu_stall_timeout_ns();
-    int64_t now;
 
     if (w->kick && rcu_may_kick()) {
         w->kick = false;
@@ -847,6 +842,21 @@ static void rcu_wait_kick_and_report(RcuWait *w)
             rcu_fire_force_notifiers(index);
         }
     }
+}
+
+/*
+ * Kicks (the readers find waiting set), then notes the readers that hold
+ * the grace period too long; rcu_wait_sleep() names them once the
+ * registry lock is dropped, because reading their names and writing to
+ * stderr may block.
+ */
+static void rcu_wait_kick_and_report(RcuWait *w)
+{
+    struct rcu_reader_data *index;
+    int64_t stall_ns = rcu_stall_timeout_ns();
+    int64_t now;
+
+    rcu_wait_kick(w);
     now = now_ns();
     if (!w->start_ns) {
         w->start_ns = w->warned_ns = now;
@@ -882,7 +892,8 @@ static bool rcu_wait_kick_and_watch(RcuWait *w, ThreadList *qs)
         !w->kick || !rcu_may_kick()) {
         return false;
     }
-    rcu_wait_kick_and_report(w);
+    /* No stall report here: the pass that sleeps prints it. */
+    rcu_wait_kick(w);
     deadline = now_ns() + RCU_KICK_WATCH_NS;
     do {
         for (int i = 0; i < 8; i++) {
@@ -1199,6 +1210,8 @@ void synchronize_rcu(void)
     if (!QLIST_EMPTY(&registry)) {
         rcu_advance_and_wait(&w);
     }
+    /* A stall noted by a pass is printed by that pass's sleep. */
+    assert(!w.stalled);
     qemu_mutex_unlock(&rcu_registry_lock);
 
     /*

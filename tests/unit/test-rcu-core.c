@@ -596,10 +596,11 @@ static void test_forced_wake_up_one_membarrier(void)
 #endif
 
 /*
- * One round of test_forced_later_kick_and_watch(); returns the
- * membarrier() calls it made.
+ * One round of test_forced_later_kick_and_watch(): forces a grace period
+ * @poll_us after it started polling; returns the membarrier() calls the
+ * round made.
  */
-static uint64_t forced_later_round(Reader *r)
+static uint64_t forced_later_round(Reader *r, int64_t poll_us)
 {
     Syncer syncer = { 0 };
     unsigned long cookie = get_state_synchronize_rcu();
@@ -614,7 +615,7 @@ static uint64_t forced_later_round(Reader *r)
         g_usleep(100);
     }
     /* Time for the first scan, which finds the reader inside. */
-    g_usleep(5000);
+    g_usleep(poll_us);
     force_rcu();
     qemu_thread_join(&syncer.thread);
     assert_kicked_once_per_phase(r, kicks);
@@ -652,7 +653,7 @@ static void test_forced_later_kick_and_watch(void)
     reader_start(&r, true, true);
     start = test_now_ns();
     do {
-        calls = forced_later_round(&r);
+        calls = forced_later_round(&r, 5000);
         rounds++;
         if (!qemu_membarrier_enabled()) {
             g_assert_cmpuint(calls, ==, 0);
@@ -669,6 +670,37 @@ static void test_forced_later_kick_and_watch(void)
         g_assert_cmpuint(calls, ==, waits);
     }
     quiesce();
+}
+
+/*
+ * The kick and watch must not note a stall warning that nobody prints:
+ * with a 1 ms stall timeout every pass of a grace period behind the
+ * stuck reader is due one, including the forced pass whose watch sees
+ * the reader leave, when it comes 1 ms or more after the pass before:
+ * at 12 ms the grace period is in a poll of about 8 ms that began at 8
+ * ms.  The grace period ends with no warning left unprinted (an
+ * assertion in synchronize_rcu()).
+ */
+static void test_forced_later_stall_warning(void)
+{
+    if (g_test_subprocess()) {
+        RcuTunables t;
+        Reader r;
+
+        set_force_after_us(60 * 1000000);
+        rcu_get_tunables(&t);
+        t.stall_timeout_ms = 1;
+        rcu_set_tunables(&t);
+        reader_start(&r, true, true);
+        for (int i = 0; i < 20; i++) {
+            forced_later_round(&r, 12000);
+        }
+        reader_stop(&r);
+        return;
+    }
+    g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, 0);
+    g_test_trap_assert_passed();
+    g_test_trap_assert_stderr("*grace period stalled for *");
 }
 
 /*
@@ -1407,6 +1439,8 @@ int main(int argc, char **argv)
                          test_force_rcu_covers_next_grace_period);
     g_test_add_func("/rcu/core/forced-later-kick-and-watch",
                     test_forced_later_kick_and_watch);
+    g_test_add_func("/rcu/core/forced-later-stall-warning",
+                    test_forced_later_stall_warning);
     g_test_add_func("/rcu/core/forced-wake-up-one-membarrier",
                     test_forced_wake_up_one_membarrier);
     g_test_add_func("/rcu/core/spurious-kicks", test_spurious_kicks);
