@@ -881,8 +881,8 @@ static void rcu_wait_kick_and_report(RcuWait *w)
  * before it arms and watches them for up to RCU_KICK_WATCH_NS: a reader
  * that leaves when kicked usually does so within microseconds, and the
  * pass then ends without arming waiting and without the rcu_mb_global()
- * that arming needs before a sleep.  The looks are the prescan's (case 2
- * of the grace period argument in docs/design.md).
+ * that arming needs before a sleep.  Each look is a rcu_wait_prescan()
+ * (case 2 of the grace period argument in docs/design.md).
  */
 static bool rcu_wait_kick_and_watch(RcuWait *w, ThreadList *qs)
 {
@@ -899,9 +899,7 @@ static bool rcu_wait_kick_and_watch(RcuWait *w, ThreadList *qs)
         for (int i = 0; i < 8; i++) {
             cpu_relax();
         }
-        /* TSO: see RCU_HOST_TSO; the reader's stores arrive in order. */
-        barrier();
-        if (rcu_scan(qs)) {
+        if (rcu_wait_prescan(w, qs)) {
             return true;
         }
     } while (now_ns() < deadline);
