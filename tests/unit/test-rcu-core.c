@@ -108,6 +108,14 @@ static void *reader_fn(void *opaque)
     return NULL;
 }
 
+/* Waits until the reader is inside a critical section. */
+static void reader_wait_inside(Reader *r)
+{
+    while (!qatomic_read(&r->inside)) {
+        g_usleep(100);
+    }
+}
+
 static void reader_start_full(Reader *r, bool stuck, bool use_notifier,
                               bool no_gap)
 {
@@ -118,9 +126,7 @@ static void reader_start_full(Reader *r, bool stuck, bool use_notifier,
     r->notifier.notify = reader_kick;
     qemu_thread_create(&r->thread, "test-reader", reader_fn, r,
                        QEMU_THREAD_JOINABLE);
-    while (!qatomic_read(&r->inside)) {
-        g_usleep(100);
-    }
+    reader_wait_inside(r);
 }
 
 static void *release_later(void *opaque)
@@ -356,6 +362,21 @@ static void *sync_thread_fn(void *opaque)
     return NULL;
 }
 
+/* Starts @s and returns once its grace period has started. */
+static void syncer_start(Syncer *s)
+{
+    unsigned long cookie = get_state_synchronize_rcu();
+    int64_t start = test_now_ns();
+
+    qemu_thread_create(&s->thread, "syncer", sync_thread_fn, s,
+                       QEMU_THREAD_JOINABLE);
+    /* The cookie moves on once the syncer's grace period has started. */
+    while (get_state_synchronize_rcu() == cookie) {
+        g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
+        g_usleep(100);
+    }
+}
+
 /*
  * A drain with nothing queued returns without a grace period, however
  * long a reader stays inside: like Linux's rcu_barrier(), it waits for
@@ -533,9 +554,7 @@ static void test_force_rcu_and_expedited(void)
     g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
     assert_kicked_once_per_phase(&r, 0);
 
-    while (!qatomic_read(&r.inside)) {
-        g_usleep(100);
-    }
+    reader_wait_inside(&r);
     kicks = qatomic_read(&r.kicks);
     start = test_now_ns();
     force_rcu();
@@ -566,9 +585,7 @@ static void test_forced_wake_up_one_membarrier(void)
     reader_start(&r, true, true);
     before = test_rcu_stats();
     for (int i = 0; i < GPS; i++) {
-        while (!qatomic_read(&r.inside)) {
-            g_usleep(100);
-        }
+        reader_wait_inside(&r);
         synchronize_rcu_expedited();
     }
     after = test_rcu_stats();
@@ -603,30 +620,19 @@ static void test_forced_wake_up_one_membarrier(void)
 static uint64_t forced_later_round(Reader *r, int64_t poll_us)
 {
     Syncer syncer = { 0 };
-    unsigned long cookie = get_state_synchronize_rcu();
-    int64_t start = test_now_ns();
     RcuStats before = test_rcu_stats();
     int kicks = qatomic_read(&r->kicks);
 
-    qemu_thread_create(&syncer.thread, "syncer", sync_thread_fn, &syncer,
-                       QEMU_THREAD_JOINABLE);
-    while (get_state_synchronize_rcu() == cookie) {
-        g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
-        g_usleep(100);
-    }
+    syncer_start(&syncer);
     /* Time for the first scan, which finds the reader inside. */
     g_usleep(poll_us);
     force_rcu();
     qemu_thread_join(&syncer.thread);
     assert_kicked_once_per_phase(r, kicks);
     /* force_rcu() forces the next grace period too: use it up. */
-    while (!qatomic_read(&r->inside)) {
-        g_usleep(100);
-    }
+    reader_wait_inside(r);
     synchronize_rcu_expedited();
-    while (!qatomic_read(&r->inside)) {
-        g_usleep(100);
-    }
+    reader_wait_inside(r);
     return test_rcu_stats().membarrier_calls - before.membarrier_calls;
 }
 
@@ -714,7 +720,6 @@ static void test_forced_later_stall_warning(void)
 static void test_force_rcu_covers_next_grace_period(gconstpointer data)
 {
     Syncer syncer = { .delay_us = GPOINTER_TO_INT(data) };
-    unsigned long idle_cookie;
     Reader r;
     int64_t start;
 
@@ -722,15 +727,7 @@ static void test_force_rcu_covers_next_grace_period(gconstpointer data)
     set_force_after_us(60 * 1000000);
     reader_start_full(&r, true, true, true);
     qatomic_set(&cb_count, 0);
-    idle_cookie = get_state_synchronize_rcu();
-    qemu_thread_create(&syncer.thread, "syncer", sync_thread_fn, &syncer,
-                       QEMU_THREAD_JOINABLE);
-    /* The cookie moves on once the syncer's grace period has started. */
-    start = test_now_ns();
-    while (get_state_synchronize_rcu() == idle_cookie) {
-        g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
-        g_usleep(1000);
-    }
+    syncer_start(&syncer);
     call_rcu1(g_new0(struct rcu_head, 1), count_cb);
     start = test_now_ns();
     force_rcu();
