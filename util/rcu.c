@@ -818,9 +818,14 @@ static bool rcu_may_kick(void)
  * before a sleep, a membarrier() that interrupts every CPU running the
  * process.
  */
+static bool rcu_wait_may_prescan(RcuWait *w)
+{
+    return RCU_HOST_TSO && w->state == RCU_WAIT_FORCED && w->scanned;
+}
+
 static bool rcu_wait_prescan(RcuWait *w, ThreadList *qs)
 {
-    if (!RCU_HOST_TSO || w->state != RCU_WAIT_FORCED || !w->scanned) {
+    if (!rcu_wait_may_prescan(w)) {
         return false;
     }
     /* TSO: see RCU_HOST_TSO; the reader's stores arrive in order. */
@@ -888,8 +893,7 @@ static bool rcu_wait_kick_and_watch(RcuWait *w, ThreadList *qs)
 {
     int64_t deadline;
 
-    if (!RCU_HOST_TSO || w->state != RCU_WAIT_FORCED || !w->scanned ||
-        !w->kick || !rcu_may_kick()) {
+    if (!rcu_wait_may_prescan(w) || !w->kick || !rcu_may_kick()) {
         return false;
     }
     /* No stall report here: the pass that sleeps prints it. */
