@@ -746,30 +746,33 @@ static void run_busy_reader(Row *med, Row *p99)
     }
 }
 
+/*
+ * The idle figures, and the rows that run_rounds() fills with them:
+ * idle_rows[figure][0] the median, [1] the p99.
+ */
+enum { IDLE_SYNC, IDLE_CALLBACK, IDLE_DRAIN, IDLE_DRAIN_QUEUED, IDLE_FIGURES };
+static Row *idle_rows[IDLE_FIGURES][2];
+
+/*
+ * An idle synchronize_rcu() takes a few tens of nanoseconds, and on a
+ * VM one process runs the same loop at 40 ns and the next at 70, for
+ * every library; its rows are taken in the rounds of run_rounds(), with
+ * the other idle rows, so that every column meets both speeds.
+ */
 static void run_synchronize(void)
 {
-    Row *idle_med = row_new("sync_idle_median_us", "us",
-                            "synchronize_rcu idle, median");
-    Row *idle_p99 = row_new("sync_idle_p99_us", "us",
-                            "synchronize_rcu idle, p99");
-    Row *busy_med = row_new("sync_reader_median_us", "us",
-                            "synchronize_rcu, %d ns-section reader, median",
-                            params.section_ns);
-    Row *busy_p99 = row_new("sync_reader_p99_us", "us",
-                            "synchronize_rcu, %d ns-section reader, p99",
-                            params.section_ns);
+    Row *busy_med, *busy_p99;
 
-    for (int f = 0; f < FL_COUNT; f++) {
-        const BenchFlavour *fl = flavours[f];
-        GArray *s;
-
-        if (!fl) {
-            continue;
-        }
-        s = sample_op(fl->synchronize, params.sync_samples, NULL);
-        record(idle_med, idle_p99, f, s, 1e3);
-        g_array_free(s, true);
-    }
+    idle_rows[IDLE_SYNC][0] = row_new("sync_idle_median_us", "us",
+                                      "synchronize_rcu idle, median");
+    idle_rows[IDLE_SYNC][1] = row_new("sync_idle_p99_us", "us",
+                                      "synchronize_rcu idle, p99");
+    busy_med = row_new("sync_reader_median_us", "us",
+                       "synchronize_rcu, %d ns-section reader, median",
+                       params.section_ns);
+    busy_p99 = row_new("sync_reader_p99_us", "us",
+                       "synchronize_rcu, %d ns-section reader, p99",
+                       params.section_ns);
     run_busy_reader(busy_med, busy_p99);
 }
 
@@ -800,14 +803,15 @@ static void run_call_rcu(void)
     }
 }
 
-/* The idle rows' samples, in ns, one array per figure. */
-enum { IDLE_CALLBACK, IDLE_DRAIN, IDLE_DRAIN_QUEUED, IDLE_FIGURES };
-
-/* Appends @samples of each idle figure of @fl to @out. */
-static void sample_idle(const BenchFlavour *fl, int samples,
-                        GArray *out[IDLE_FIGURES])
+/*
+ * Appends @sync_samples of an idle synchronize_rcu() and @samples of
+ * each other idle figure of @fl to @out, in ns.
+ */
+static void sample_idle(const BenchFlavour *fl, int sync_samples,
+                        int samples, GArray *out[IDLE_FIGURES])
 {
     GArray *s[IDLE_FIGURES] = {
+        sample_op(fl->synchronize, sync_samples, NULL),
         sample_callback_latency(fl, samples, params.gap_us, NULL),
         sample_barrier_latency(fl, samples, params.gap_us, NULL, false),
         sample_barrier_latency(fl, samples, params.gap_us, NULL, true),
@@ -826,21 +830,20 @@ static void sample_idle(const BenchFlavour *fl, int samples,
  * process, after the rest of the run (run_rounds()).  This only creates
  * the rows.
  */
-static Row *idle_rows[IDLE_FIGURES][2];
-
 static void run_idle_latency(void)
 {
     static const struct {
         const char *key;
         const char *label;
     } figures[IDLE_FIGURES] = {
+        /* IDLE_SYNC's rows come with the other grace-period rows. */
         [IDLE_CALLBACK] = { "callback_idle", "call_rcu callback latency idle" },
         [IDLE_DRAIN] = { "drain_idle", "drain_call_rcu (rcu_barrier) idle" },
         [IDLE_DRAIN_QUEUED] = { "drain_queued_idle",
                                 "call_rcu + drain_call_rcu idle" },
     };
 
-    for (int i = 0; i < IDLE_FIGURES; i++) {
+    for (int i = IDLE_CALLBACK; i < IDLE_FIGURES; i++) {
         g_autofree char *median = g_strdup_printf("%s_median_us",
                                                   figures[i].key);
         g_autofree char *p99 = g_strdup_printf("%s_p99_us", figures[i].key);
@@ -1884,8 +1887,9 @@ static void sample_read_side(const BenchFlavour *fl, int ms, GArray *out)
  * One round of a column, in a fresh process: @exe measures its column
  * @column (qemu-rcu for an anchor, whose qemu-rcu column is QEMU's
  * rcu.c) for @read_ms per thread count and takes @samples of each idle
- * figure, and prints them, one line of read-side figures and one line
- * per idle figure, which are appended to @out.
+ * figure (this round's share of params.sync_samples of the idle
+ * synchronize_rcu()), and prints them, one line of read-side figures
+ * and one line per idle figure, which are appended to @out.
  */
 static bool run_round_child(const char *exe, bool fences, int column,
                             int into, int read_ms, int samples,
@@ -1904,6 +1908,9 @@ static bool run_round_child(const char *exe, bool fences, int column,
     g_ptr_array_add(argv, g_strdup_printf("--threads=%d", params.threads));
     g_ptr_array_add(argv, g_strdup_printf("--read-ms=%d", read_ms));
     g_ptr_array_add(argv, g_strdup_printf("--latency-samples=%d", samples));
+    g_ptr_array_add(argv, g_strdup_printf("--sync-samples=%d",
+                                          MAX(params.sync_samples /
+                                              params.rounds, 1)));
     g_ptr_array_add(argv, g_strdup_printf("--gap-us=%d", params.gap_us));
     g_ptr_array_add(argv, g_strdup_printf("--max-ms=%d", params.max_ms));
     g_ptr_array_add(argv, g_strdup("--round-samples"));
@@ -1969,12 +1976,12 @@ static void print_round_samples(const BenchFlavour *fl)
 
     warm = bench_now_ns() + IDLE_WARM_UP_MS * 1000000LL;
     while (bench_now_ns() < warm) {
-        sample_idle(fl, 1, out.idle);
+        sample_idle(fl, 1, 1, out.idle);
     }
     for (int i = 0; i < IDLE_FIGURES; i++) {
         g_array_set_size(out.idle[i], 0);
     }
-    sample_idle(fl, params.latency_samples, out.idle);
+    sample_idle(fl, params.sync_samples, params.latency_samples, out.idle);
     for (int i = 0; i < IDLE_FIGURES; i++) {
         GArray *s = out.idle[i];
 
@@ -2009,7 +2016,8 @@ static void record_read_side(int f, GArray *read)
  * The read-side and idle rows: params.rounds rounds, each measuring
  * every column in turn, each in a fresh process as the QEMU columns
  * must be, the read side for params.read_ms / rounds per thread count
- * and params.latency_samples / rounds samples of each idle figure.  A
+ * and params.latency_samples / rounds samples of each idle figure
+ * (params.sync_samples / rounds of the idle synchronize_rcu()).  A
  * read-side row is the median of its column's rounds; an idle row comes
  * from all of its column's samples together.
  */
