@@ -834,6 +834,22 @@ static bool rcu_wait_prescan(RcuWait *w, ThreadList *qs)
 }
 
 /*
+ * With fences on TSO hosts the first pass of a wait scans before it
+ * asks whether to force.  Most grace periods find every reader out and
+ * never need the answer, which reads ten shared variables
+ * (rcu_should_force()).  One that must force goes on to the next pass,
+ * which kicks and watches (rcu_wait_kick_and_watch()) and arms only if
+ * the readers stay inside, at the price of one more smp_mb().  With
+ * membarrier() that barrier would be a system call, and on other hosts
+ * the watch is not allowed; there the first pass decides first.
+ */
+static bool rcu_wait_decides_after_scan(RcuWait *w)
+{
+    return RCU_HOST_TSO && !w->scanned && w->state == RCU_WAIT_NORMAL &&
+           rcu_mb_global_is_local();
+}
+
+/*
  * Kicks once per wait, after a scan, so that only the readers still
  * inside a critical section hear about it.
  */
@@ -1107,7 +1123,11 @@ static void wait_for_readers(RcuWait *w)
     w->scanned = false;
     w->kick = w->state == RCU_WAIT_FORCED;
     for (;;) {
-        rcu_wait_update_state(w);
+        bool decide_after_scan = rcu_wait_decides_after_scan(w);
+
+        if (!decide_after_scan) {
+            rcu_wait_update_state(w);
+        }
         if (rcu_wait_prescan(w, &qsreaders) ||
             rcu_wait_kick_and_watch(w, &qsreaders)) {
             break;
@@ -1115,6 +1135,13 @@ static void wait_for_readers(RcuWait *w)
         rcu_wait_prepare_scan(w);
         if (rcu_scan(&qsreaders)) {
             break;
+        }
+        if (decide_after_scan) {
+            rcu_wait_update_state(w);
+            if (w->state == RCU_WAIT_FORCED) {
+                /* Nothing is armed yet: kick and watch, or arm. */
+                continue;
+            }
         }
         rcu_wait_kick_and_report(w);
         if (rcu_wait_recheck(w, &qsreaders)) {

@@ -28,9 +28,12 @@
  *    more section and goes offline (model-online.cpp's reader).
  * The grace period stays in the normal state, forces from the start, or
  * polls once or twice (the second poll has no global barrier) and then
- * forces; readers and writer use membarrier or fences.  The reader's
- * rcu_read_unlock() has no fence before it loads waiting in either
- * configuration.  With fences that store-buffering handshake is open, so
+ * forces; readers and writer use membarrier or fences.  With fences a
+ * grace period asked to force from the start scans before it decides
+ * (rcu_wait_decides_after_scan()), so it runs as "one poll then forced";
+ * "forced" with fences is what it ran before that, kept as a check.
+ * The reader's rcu_read_unlock() has no fence before it loads waiting in
+ * either configuration.  With fences that store-buffering handshake is open, so
  * a forced pass that finds the reader inside scans again after MFENCE
  * (rcu_wait_recheck()) and sleeps with a timeout (rcu_wait_sleep()),
  * then runs another pass; with membarrier it sleeps until woken.

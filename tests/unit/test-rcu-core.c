@@ -281,6 +281,27 @@ static void test_drain_forces(void)
 }
 
 /*
+ * Releases a stuck reader once a grace period has armed its waiting
+ * flag, however long that takes: a forced pass arms only after it has
+ * watched its kicked readers for a while.
+ */
+static void *release_when_waited_for(void *opaque)
+{
+    Reader *r = opaque;
+    int64_t start = test_now_ns();
+
+    while (!(qatomic_read(&r->data->waiting) & RCU_READER_WAITING)) {
+        if (test_now_ns() - start > GENEROUS_NS) {
+            g_error("no grace period armed the stuck reader's waiting "
+                    "flag in %lld s", GENEROUS_NS / 1000000000LL);
+        }
+        g_usleep(100);
+    }
+    qatomic_set(&r->release, true);
+    return NULL;
+}
+
+/*
  * rcu_read_lock() learns whether to execute a fence from a bit of
  * rcu_gp_ctr (rcu.h): it must match the mode and survive grace periods,
  * and waiting, which the unlock tests, is 0 whenever no grace period
@@ -289,14 +310,18 @@ static void test_drain_forces(void)
 static void test_read_barrier_mode(void)
 {
     bool fences = !qemu_membarrier_enabled();
+    QemuThread releaser;
     Reader r;
 
     quiesce();
     g_assert_cmpint(!!(rcu_gp_ctr & RCU_GP_FENCES), ==, fences);
     g_assert_cmpint(get_ptr_rcu_reader()->waiting, ==, 0);
-    reader_start(&r, true, true);
+    reader_start(&r, true, false);
     g_assert_cmpint(qatomic_read(&r.data->waiting), ==, 0);
+    qemu_thread_create(&releaser, "test-releaser", release_when_waited_for,
+                       &r, QEMU_THREAD_JOINABLE);
     synchronize_rcu_expedited();
+    qemu_thread_join(&releaser);
     g_assert_true(qatomic_read(&r.saw_waiting));
     g_assert_cmpint(qatomic_read(&r.data->waiting), ==, 0);
     reader_stop(&r);

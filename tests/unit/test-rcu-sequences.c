@@ -34,18 +34,68 @@ static void one_callback(void)
 }
 
 /*
+ * A reader almost always inside a critical section, so that grace
+ * periods wait for it and decide whether to force: with fences on TSO
+ * hosts, one whose first scan finds every reader out never asks.  It
+ * leaves on its own within microseconds; a force after 60 s of polling
+ * only would have to come from a sequence compared the wrong way.
+ */
+typedef struct BusyReader {
+    QemuThread thread;
+    bool stop;
+    RcuTunables saved;
+} BusyReader;
+
+static void *busy_reader_fn(void *opaque)
+{
+    BusyReader *b = opaque;
+
+    rcu_register_thread();
+    while (!qatomic_read(&b->stop)) {
+        rcu_read_lock();
+        g_usleep(20);
+        rcu_read_unlock();
+    }
+    rcu_unregister_thread();
+    return NULL;
+}
+
+static void busy_reader_start(BusyReader *b)
+{
+    RcuTunables t;
+
+    rcu_get_tunables(&b->saved);
+    t = b->saved;
+    t.force_after_us = 60 * 1000000;
+    rcu_set_tunables(&t);
+    b->stop = false;
+    qemu_thread_create(&b->thread, "test-busy-reader", busy_reader_fn, b,
+                       QEMU_THREAD_JOINABLE);
+}
+
+static void busy_reader_stop(BusyReader *b)
+{
+    qatomic_set(&b->stop, true);
+    qemu_thread_join(&b->thread);
+    rcu_set_tunables(&b->saved);
+}
+
+/*
  * Callbacks queued one at a time never reach the 30 that force a grace
  * period, before and after the callback sequence wraps around.
  */
 static void test_callback_seq_wrap(void)
 {
     RcuStats before, after;
+    BusyReader b;
 
+    busy_reader_start(&b);
     rcu_get_stats(&before);
     for (int i = 0; i < 3000; i++) {
         one_callback();
     }
     rcu_get_stats(&after);
+    busy_reader_stop(&b);
     g_assert_cmpuint(after.callbacks_run - before.callbacks_run, ==, 3000);
     g_assert_cmpuint(after.forced_grace_periods, ==,
                      before.forced_grace_periods);
@@ -81,12 +131,14 @@ static void test_skip_right_after_drain(void)
 static void test_half_range(void)
 {
     RcuStats before, after;
+    BusyReader b;
 
     for (int i = 0; i < 4; i++) {
         drain_call_rcu();
         rcu_test_skip_sequences(1UL << (sizeof(long) * 8 - 3));
         one_callback();
     }
+    busy_reader_start(&b);
     rcu_get_stats(&before);
     for (int i = 0; i < 100; i++) {
         synchronize_rcu();
@@ -99,6 +151,7 @@ static void test_half_range(void)
     force_rcu();
     synchronize_rcu();
     rcu_get_stats(&after);
+    busy_reader_stop(&b);
     g_assert_cmpuint(after.forced_grace_periods, >,
                      before.forced_grace_periods);
 }

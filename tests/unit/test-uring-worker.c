@@ -243,7 +243,9 @@ static void test_never_offline(void)
 /*
  * Grace periods that force from the start (expedited, drain_call_rcu())
  * need no barrier for parked, offline workers and do not kick them: an
- * offline thread cannot be inside a critical section.
+ * offline thread cannot be inside a critical section.  With fences on
+ * TSO hosts they do not even force: their first scan, which comes before
+ * the decision there, finds everybody out.
  */
 static void test_expedited_parked(void)
 {
@@ -251,6 +253,7 @@ static void test_expedited_parked(void)
     UringPool *pool = start_pool(table, true, 0);
     UringPoolStats p0, p1;
     RcuStats s0, s1;
+    uint64_t forced;
 
     if (!pool) {
         uring_table_free(table);
@@ -265,8 +268,9 @@ static void test_expedited_parked(void)
         synchronize_rcu_expedited();
     }
     s1 = test_rcu_stats();
-    g_assert_cmpuint(s1.forced_grace_periods - s0.forced_grace_periods, ==,
-                     10);
+    forced = s1.forced_grace_periods - s0.forced_grace_periods;
+    g_assert_true(forced == 10 ||
+                  (forced == 0 && !qemu_membarrier_enabled()));
     g_assert_cmpuint(s1.membarrier_calls, ==, s0.membarrier_calls);
 
     /* The call_rcu thread runs these; it may be online for a moment. */
