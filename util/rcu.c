@@ -766,6 +766,24 @@ static void rcu_wait_prepare_scan(RcuWait *w)
     w->scanned = true;
 }
 
+/*
+ * A look for a reader still inside, moving nobody: the first scan of a
+ * wait that armed nothing usually finds every reader out, and then the
+ * moves of rcu_scan() and their undoing would be all its work.  Nothing
+ * needs clearing either: waiting is 0 for every reader between waits.
+ */
+static bool rcu_nobody_inside(void)
+{
+    struct rcu_reader_data *index;
+
+    QLIST_FOREACH(index, &registry, node) {
+        if (rcu_gp_ongoing(index)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Moves the readers that are not holding the grace period to @qs. */
 static bool rcu_scan(ThreadList *qs)
 {
@@ -1124,6 +1142,7 @@ static void wait_for_readers(RcuWait *w)
     w->kick = w->state == RCU_WAIT_FORCED;
     for (;;) {
         bool decide_after_scan = rcu_wait_decides_after_scan(w);
+        bool first_unarmed;
 
         if (!decide_after_scan) {
             rcu_wait_update_state(w);
@@ -1132,7 +1151,12 @@ static void wait_for_readers(RcuWait *w)
             rcu_wait_kick_and_watch(w, &qsreaders)) {
             break;
         }
+        first_unarmed = !w->scanned && w->state == RCU_WAIT_NORMAL;
         rcu_wait_prepare_scan(w);
+        if (first_unarmed && rcu_nobody_inside()) {
+            /* qsreaders is empty and the registry unchanged. */
+            return;
+        }
         if (rcu_scan(&qsreaders)) {
             break;
         }
