@@ -563,6 +563,31 @@ static GArray *sample_op(void (*op)(void), int samples, Worker *reader)
     return s;
 }
 
+/*
+ * An idle synchronize_rcu() takes about 25 ns here, and this VM's clock
+ * (the TSC, read by clock_gettime()) moves in steps of 10 ns: one call
+ * per sample would measure the step.  Each sample times a batch of
+ * SYNC_IDLE_BATCH back-to-back calls; the rows divide by it.
+ */
+#define SYNC_IDLE_BATCH 8
+
+static GArray *sample_sync_idle(const BenchFlavour *fl, int samples)
+{
+    GArray *s = g_array_new(false, false, sizeof(int64_t));
+    int64_t start = bench_now_ns();
+
+    for (int i = 0; !sampling_done(i, samples, start); i++) {
+        int64_t t0 = bench_now_ns();
+
+        for (int k = 0; k < SYNC_IDLE_BATCH; k++) {
+            fl->synchronize();
+        }
+        t0 = bench_now_ns() - t0;
+        g_array_append_val(s, t0);
+    }
+    return s;
+}
+
 /* Time from call_rcu to the callback having run, one at a time. */
 static GArray *sample_callback_latency(const BenchFlavour *fl, int samples,
                                        int gap_us, Worker *reader)
@@ -804,14 +829,15 @@ static void run_call_rcu(void)
 }
 
 /*
- * Appends @sync_samples of an idle synchronize_rcu() and @samples of
- * each other idle figure of @fl to @out, in ns.
+ * Appends @sync_samples of an idle synchronize_rcu() (batches:
+ * sample_sync_idle()) and @samples of each other idle figure of @fl to
+ * @out, in ns.
  */
 static void sample_idle(const BenchFlavour *fl, int sync_samples,
                         int samples, GArray *out[IDLE_FIGURES])
 {
     GArray *s[IDLE_FIGURES] = {
-        sample_op(fl->synchronize, sync_samples, NULL),
+        sample_sync_idle(fl, sync_samples),
         sample_callback_latency(fl, samples, params.gap_us, NULL),
         sample_barrier_latency(fl, samples, params.gap_us, NULL, false),
         sample_barrier_latency(fl, samples, params.gap_us, NULL, true),
@@ -2058,7 +2084,7 @@ static bool run_rounds(bool fences_column)
         for (int i = 0; i < IDLE_FIGURES; i++) {
             if (out[f].idle[i]->len) {
                 record(idle_rows[i][0], idle_rows[i][1], f, out[f].idle[i],
-                       1e3);
+                       i == IDLE_SYNC ? 1e3 * SYNC_IDLE_BATCH : 1e3);
             }
         }
         round_samples_destroy(&out[f]);
