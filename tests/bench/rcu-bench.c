@@ -546,7 +546,9 @@ static double measure_read_side(const BenchFlavour *fl, int nthreads,
 }
 
 /* @reader: the kickable reader to wait for before each sample, or NULL */
-static GArray *sample_op(void (*op)(void), int samples, Worker *reader)
+/* Each sample times @batch back-to-back calls of @op. */
+static GArray *sample_op(void (*op)(void), int samples, int batch,
+                         Worker *reader)
 {
     GArray *s = g_array_new(false, false, sizeof(int64_t));
     int64_t start = bench_now_ns();
@@ -556,7 +558,9 @@ static GArray *sample_op(void (*op)(void), int samples, Worker *reader)
 
         wait_inside(reader);
         t0 = bench_now_ns();
-        op();
+        for (int k = 0; k < batch; k++) {
+            op();
+        }
         t0 = bench_now_ns() - t0;
         g_array_append_val(s, t0);
     }
@@ -566,27 +570,10 @@ static GArray *sample_op(void (*op)(void), int samples, Worker *reader)
 /*
  * An idle synchronize_rcu() takes about 25 ns here, and this VM's clock
  * (the TSC, read by clock_gettime()) moves in steps of 10 ns: one call
- * per sample would measure the step.  Each sample times a batch of
- * SYNC_IDLE_BATCH back-to-back calls; the rows divide by it.
+ * per sample would measure the step.  Each of its samples times a batch
+ * of SYNC_IDLE_BATCH back-to-back calls; the rows divide by it.
  */
 #define SYNC_IDLE_BATCH 8
-
-static GArray *sample_sync_idle(const BenchFlavour *fl, int samples)
-{
-    GArray *s = g_array_new(false, false, sizeof(int64_t));
-    int64_t start = bench_now_ns();
-
-    for (int i = 0; !sampling_done(i, samples, start); i++) {
-        int64_t t0 = bench_now_ns();
-
-        for (int k = 0; k < SYNC_IDLE_BATCH; k++) {
-            fl->synchronize();
-        }
-        t0 = bench_now_ns() - t0;
-        g_array_append_val(s, t0);
-    }
-    return s;
-}
 
 /* Time from call_rcu to the callback having run, one at a time. */
 static GArray *sample_callback_latency(const BenchFlavour *fl, int samples,
@@ -754,7 +741,7 @@ static void run_busy_reader(Row *med, Row *p99)
                 continue;
             }
             w = background_start(fl, W_SECTION, &stop);
-            part = sample_op(fl->synchronize, per_round, NULL);
+            part = sample_op(fl->synchronize, per_round, 1, NULL);
             background_stop(w);
             if (!s[f]) {
                 s[f] = g_array_new(false, false, sizeof(int64_t));
@@ -829,15 +816,15 @@ static void run_call_rcu(void)
 }
 
 /*
- * Appends @sync_samples of an idle synchronize_rcu() (batches:
- * sample_sync_idle()) and @samples of each other idle figure of @fl to
- * @out, in ns.
+ * Appends @sync_samples of an idle synchronize_rcu() (batches of
+ * SYNC_IDLE_BATCH calls) and @samples of each other idle figure of @fl
+ * to @out, in ns.
  */
 static void sample_idle(const BenchFlavour *fl, int sync_samples,
                         int samples, GArray *out[IDLE_FIGURES])
 {
     GArray *s[IDLE_FIGURES] = {
-        sample_sync_idle(fl, sync_samples),
+        sample_op(fl->synchronize, sync_samples, SYNC_IDLE_BATCH, NULL),
         sample_callback_latency(fl, samples, params.gap_us, NULL),
         sample_barrier_latency(fl, samples, params.gap_us, NULL, false),
         sample_barrier_latency(fl, samples, params.gap_us, NULL, true),
@@ -931,7 +918,7 @@ static void run_forcing(void)
         mark_na(ex_stuck, fl, f, expedited && kickable);
 
         if (expedited) {
-            s = sample_op(fl->synchronize_expedited, params.sync_samples,
+            s = sample_op(fl->synchronize_expedited, params.sync_samples, 1,
                           NULL);
             record(ex_med, ex_p99, f, s, 1e3);
             g_array_free(s, true);
@@ -944,7 +931,7 @@ static void run_forcing(void)
             s = sample_callback_latency(fl, params.stall_samples, 1000, w);
             record(cb_med, cb_p99, f, s, 1e6);
             g_array_free(s, true);
-            s = sample_op(fl->synchronize, params.stall_samples, w);
+            s = sample_op(fl->synchronize, params.stall_samples, 1, w);
             record(sy_med, NULL, f, s, 1e6);
             g_array_free(s, true);
         }
@@ -962,7 +949,8 @@ static void run_forcing(void)
         record(dq_med, dq_p99, f, s, 1e6);
         g_array_free(s, true);
         if (expedited) {
-            s = sample_op(fl->synchronize_expedited, params.sync_samples, w);
+            s = sample_op(fl->synchronize_expedited, params.sync_samples, 1,
+                          w);
             record(ex_stuck, NULL, f, s, 1e3);
             g_array_free(s, true);
         }

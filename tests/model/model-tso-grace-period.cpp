@@ -33,10 +33,11 @@
  * (rcu_wait_decides_after_scan()), so it runs as "one poll then forced";
  * "forced" with fences is what it ran before that, kept as a check.
  * The reader's rcu_read_unlock() has no fence before it loads waiting in
- * either configuration.  With fences that store-buffering handshake is open, so
- * a forced pass that finds the reader inside scans again after MFENCE
- * (rcu_wait_recheck()) and sleeps with a timeout (rcu_wait_sleep()),
- * then runs another pass; with membarrier it sleeps until woken.
+ * either configuration.  With fences that store-buffering handshake is
+ * open, so a forced pass that finds the reader inside scans again after
+ * MFENCE (rcu_wait_recheck()) and sleeps with a timeout
+ * (rcu_wait_sleep()), then runs another pass; with membarrier it sleeps
+ * until woken.
  *
  * Properties: no use of node 0 after the writer freed it (a freed node
  * may be reused at once, so a use after the free instruction is a
