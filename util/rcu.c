@@ -1215,9 +1215,10 @@ static void rcu_advance_and_wait(RcuWait *w)
 #endif
 }
 
-static void rcu_check_may_block(const char *what)
+/* rcu_check_may_block() failed: says why @what would deadlock, and aborts. */
+static G_NORETURN void rcu_may_not_block(const char *what)
 {
-    if (unlikely(rcu_running_callbacks)) {
+    if (rcu_running_callbacks) {
         rcu_fatal("%s() called from an RCU callback: callbacks run in the "
                   "call_rcu thread with the BQL held, and %s", what,
                   rcu_is_call_rcu_thread && !strcmp(what, "drain_call_rcu") ?
@@ -1225,12 +1226,19 @@ static void rcu_check_may_block(const char *what)
                   "a reader that needs the BQL to leave its critical "
                   "section would wait for them forever");
     }
-    if (unlikely(get_ptr_rcu_reader()->depth)) {
+    if (get_ptr_rcu_reader()->depth) {
         rcu_fatal("%s() called inside an RCU read-side critical section: "
                   "it would wait for itself forever", what);
     }
-    if (unlikely(rcu_in_grace_period)) {
-        rcu_fatal("%s() called from a force_rcu notifier", what);
+    rcu_fatal("%s() called from a force_rcu notifier", what);
+}
+
+/* Inline, the messages out of line: every synchronize_rcu() runs it. */
+static inline void rcu_check_may_block(const char *what)
+{
+    if (unlikely(rcu_running_callbacks || get_ptr_rcu_reader()->depth ||
+                 rcu_in_grace_period)) {
+        rcu_may_not_block(what);
     }
 }
 
