@@ -562,6 +562,21 @@ static void rcu_set_read_barrier_mode(void)
     }
 }
 
+/* Registered threads other than the caller that are online. */
+static int rcu_others_online(void)
+{
+    struct rcu_reader_data *self = get_ptr_rcu_reader();
+
+    /*
+     * Acquire pairs with the decrement in rcu_set_online(): a reader seen
+     * offline is seen with the ctr and waiting values it left behind, so
+     * the scan that follows cannot find a stale "still inside" ctr, nor
+     * miss the wake-up of a reader that found waiting set.
+     */
+    return qatomic_load_acquire(&rcu_online.count) -
+           (self->registered && !self->offline);
+}
+
 /*
  * The process-wide barrier that pairs with the read-side barrier of every
  * online reader (rcu_read_barrier(), or smp_mb() in a fences reader).
@@ -571,23 +586,12 @@ static void rcu_set_read_barrier_mode(void)
  */
 static void rcu_mb_global(void)
 {
-    struct rcu_reader_data *self = get_ptr_rcu_reader();
-    int others;
-
     /*
      * Order the caller's earlier stores (rcu_gp_ctr, waiting) before the
      * read of the count; pairs with the smp_mb() in rcu_set_online().
      */
     smp_mb();
-    /*
-     * Acquire pairs with the decrement in rcu_set_online(): a reader seen
-     * offline is seen with the ctr and waiting values it left behind, so
-     * the scan that follows cannot find a stale "still inside" ctr, nor
-     * miss the wake-up of a reader that found waiting set.
-     */
-    others = qatomic_load_acquire(&rcu_online.count) -
-             (self->registered && !self->offline);
-    if (others <= 0) {
+    if (rcu_others_online() <= 0) {
         rcu_stat_inc_locked(&stats.membarriers_skipped);
         return;
     }
@@ -858,13 +862,16 @@ static bool rcu_wait_prescan(RcuWait *w, ThreadList *qs)
  * (rcu_should_force()).  One that must force goes on to the next pass,
  * which kicks and watches (rcu_wait_kick_and_watch()) and arms only if
  * the readers stay inside, at the price of one more smp_mb().  With
- * membarrier() that barrier would be a system call, and on other hosts
- * the watch is not allowed; there the first pass decides first.
+ * membarrier() that barrier is a system call while another thread is
+ * online, and on other hosts the watch is not allowed; there the first
+ * pass decides first.  The count read here only chooses the order: a
+ * thread that comes online after it costs a forced grace period one
+ * more membarrier().
  */
 static bool rcu_wait_decides_after_scan(RcuWait *w)
 {
     return RCU_HOST_TSO && !w->scanned && w->state == RCU_WAIT_NORMAL &&
-           rcu_mb_global_is_local();
+           (rcu_mb_global_is_local() || rcu_others_online() <= 0);
 }
 
 /*

@@ -28,8 +28,9 @@
  *    more section and goes offline (model-online.cpp's reader).
  * The grace period stays in the normal state, forces from the start, or
  * polls once or twice (the second poll has no global barrier) and then
- * forces; readers and writer use membarrier or fences.  With fences a
- * grace period asked to force from the start scans before it decides
+ * forces; readers and writer use membarrier or fences.  With fences (or
+ * membarrier while no other thread is online) a grace period asked to
+ * force from the start scans before it decides
  * (rcu_wait_decides_after_scan()), so it runs as "one poll then forced";
  * "forced" with fences is what it ran before that, kept as a check.
  * The reader's rcu_read_unlock() has no fence before it loads waiting in

@@ -628,16 +628,6 @@ static void test_forced_wake_up_one_membarrier(void)
 }
 
 /*
- * Hosts where a forced pass after the first scan may look without a
- * global barrier (RCU_HOST_TSO in util/rcu.c).
- */
-#if defined(__i386__) || defined(__x86_64__) || defined(__s390x__)
-#define HOST_TSO 1
-#else
-#define HOST_TSO 0
-#endif
-
-/*
  * One round of test_forced_later_kick_and_watch(): forces a grace period
  * @poll_us after it started polling; returns the membarrier() calls the
  * round made.
