@@ -1847,6 +1847,18 @@ static bool run_child(const char *exe, bool fences, int into)
 
 #define IDLE_WARM_UP_MS 1000
 
+/*
+ * A column's idle samples of one round are taken in slices, each a share
+ * of every idle figure, so that its back-to-back synchronize_rcu() calls
+ * spread over the round (some 600 ms) instead of one burst of about
+ * 100 us.  A loop of them runs at 25 or 45 ns per call on this VM, the
+ * slow level coming for milliseconds at a time in any library: a burst
+ * lands on one level, and so did a column's median of five rounds.  The
+ * first calls of a slice, after the latency samples' sleeps, refill the
+ * caches (a few hundred ns): they are not the figure and are not timed.
+ */
+#define IDLE_SLICES 10
+
 /* The column an --anchor NAME=PATH fills, with PATH in @path; -1 if none. */
 static int anchor_column(const char *spec, const char **path)
 {
@@ -1969,6 +1981,12 @@ static bool run_round_child(const char *exe, bool fences, int column,
     return true;
 }
 
+/* Slice @k's share of @n samples, the remainder spread over the slices. */
+static int slice_share(int n, int k)
+{
+    return n * (k + 1) / IDLE_SLICES - n * k / IDLE_SLICES;
+}
+
 /*
  * The child side of run_round_child(), for its one selected column
  * @fl.  A fresh process wakes its threads slowly at first, whatever the
@@ -1995,7 +2013,16 @@ static void print_round_samples(const BenchFlavour *fl)
     for (int i = 0; i < IDLE_FIGURES; i++) {
         g_array_set_size(out.idle[i], 0);
     }
-    sample_idle(fl, params.sync_samples, params.latency_samples, out.idle);
+    for (int k = 0; k < IDLE_SLICES; k++) {
+        int sync = slice_share(params.sync_samples, k);
+        int samples = slice_share(params.latency_samples, k);
+
+        /* Untimed: the caches refilled after the slice before slept. */
+        for (int i = 0; i < SYNC_IDLE_BATCH; i++) {
+            fl->synchronize();
+        }
+        sample_idle(fl, sync, samples, out.idle);
+    }
     for (int i = 0; i < IDLE_FIGURES; i++) {
         GArray *s = out.idle[i];
 
