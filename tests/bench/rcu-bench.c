@@ -119,17 +119,18 @@ typedef struct BenchParams {
     int section_ns;
     int gap_us;
     int rounds;
+    int read_rounds;
     int memory_threads;
     int memory_callbacks;
     char *memory_child;
-    gboolean round_samples;
+    char *round_samples;
 } BenchParams;
 
 static BenchParams params = {
     .threads = -1, .read_ms = -1, .sync_samples = -1, .max_ms = -1,
     .callbacks = -1, .repeat = -1, .latency_samples = -1,
     .stall_samples = -1, .section_ns = -1, .gap_us = -1, .rounds = -1,
-    .memory_threads = -1, .memory_callbacks = -1,
+    .read_rounds = -1, .memory_threads = -1, .memory_callbacks = -1,
 };
 
 /* ------------------------------------------------------------------ */
@@ -1556,6 +1557,7 @@ static char *run_json(void)
     bench_json_int(b, "section_ns", params.section_ns);
     bench_json_int(b, "gap_us", params.gap_us);
     bench_json_int(b, "rounds", params.rounds);
+    bench_json_int(b, "read_rounds", params.read_rounds);
     bench_json_bool(b, "pinned", !params.no_pin);
     bench_json_int(b, "memory_threads", params.memory_threads);
     bench_json_int(b, "memory_stack_kib", MEMORY_STACK_SIZE / 1024);
@@ -1705,8 +1707,9 @@ static void print_header(void)
            "round%s, %d sync samples (max %d ms each figure), %d callbacks "
            "x %d runs, %d latency samples (gap %d us), %d stall samples, "
            "%d ns sections\n",
-           params.threads, params.read_ms, params.rounds,
-           params.rounds > 1 ? "s" : "", params.sync_samples, params.max_ms,
+           params.threads, params.read_ms, params.read_rounds,
+           params.read_rounds > 1 ? "s" : "", params.sync_samples,
+           params.max_ms,
            params.callbacks, params.repeat, params.latency_samples,
            params.gap_us, params.stall_samples, params.section_ns);
     printf("memory: %d idle threads with %d KiB stacks, %d queued "
@@ -1784,6 +1787,8 @@ static bool run_child(const char *exe, bool fences, int into)
                                           params.section_ns));
     g_ptr_array_add(argv, g_strdup_printf("--gap-us=%d", params.gap_us));
     g_ptr_array_add(argv, g_strdup_printf("--rounds=%d", params.rounds));
+    g_ptr_array_add(argv, g_strdup_printf("--read-rounds=%d",
+                                          params.read_rounds));
     g_ptr_array_add(argv, g_strdup_printf("--memory-threads=%d",
                                           params.memory_threads));
     g_ptr_array_add(argv, g_strdup_printf("--memory-callbacks=%d",
@@ -1910,27 +1915,59 @@ static void sample_read_side(const BenchFlavour *fl, int ms, GArray *out)
 }
 
 /*
- * One round of a column, in a fresh process: @exe measures its column
- * @column (qemu-rcu for an anchor, whose qemu-rcu column is QEMU's
- * rcu.c) for @read_ms per thread count and takes @samples of each idle
- * figure (this round's share of params.sync_samples of the idle
- * synchronize_rcu()), and prints them, one line of read-side figures
- * and one line per idle figure, which are appended to @out.
+ * A column of the rounds: @exe's column @column (qemu-rcu for an
+ * anchor, whose qemu-rcu column is QEMU's rcu.c), into the table's
+ * column @into, with QEMU_RCU_MEMBARRIER=0 if @fences.
  */
-static bool run_round_child(const char *exe, bool fences, int column,
-                            int into, int read_ms, int samples,
-                            RoundSamples *out)
+typedef struct RoundColumn {
+    const char *exe;
+    bool fences;
+    int column;
+    int into;
+} RoundColumn;
+
+/* The rounds' columns, in the order of the table's first round. */
+static int round_columns(bool fences_column, RoundColumn *c)
+{
+    int n = 0;
+
+    for (int f = 0; f < FL_COUNT; f++) {
+        if (flavours[f]) {
+            c[n++] = (RoundColumn) { "/proc/self/exe", false, f, f };
+        }
+    }
+    if (fences_column) {
+        c[n++] = (RoundColumn) { "/proc/self/exe", true, FL_QEMU, FL_FENCES };
+    }
+    for (int i = 0; params.anchors && params.anchors[i]; i++) {
+        const char *path;
+        int into = anchor_column(params.anchors[i], &path);
+
+        c[n++] = (RoundColumn) { path, false, FL_QEMU, into };
+    }
+    return n;
+}
+
+/*
+ * One round of column @c, in a fresh process.  A read round measures
+ * the read side for @read_ms per thread count and prints one line of
+ * figures; an idle round takes @samples of each idle figure (this
+ * round's share of params.sync_samples of the idle synchronize_rcu())
+ * and prints a line per figure.  They are appended to @out.
+ */
+static bool run_round_child(const RoundColumn *c, bool read, int read_ms,
+                            int samples, RoundSamples *out)
 {
     g_autofree char *text = NULL;
     g_autoptr(GError) err = NULL;
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
     g_auto(GStrv) lines = NULL;
-    g_auto(GStrv) read = NULL;
-    int nread = 0;
+    g_auto(GStrv) figures = NULL;
+    int nread = 0, nlines;
 
-    g_ptr_array_add(argv, g_strdup(exe));
+    g_ptr_array_add(argv, g_strdup(c->exe));
     g_ptr_array_add(argv, g_strdup_printf("--only=%s",
-                                          flavour_names[column]));
+                                          flavour_names[c->column]));
     g_ptr_array_add(argv, g_strdup_printf("--threads=%d", params.threads));
     g_ptr_array_add(argv, g_strdup_printf("--read-ms=%d", read_ms));
     g_ptr_array_add(argv, g_strdup_printf("--latency-samples=%d", samples));
@@ -1939,29 +1976,34 @@ static bool run_round_child(const char *exe, bool fences, int column,
                                               params.rounds, 1)));
     g_ptr_array_add(argv, g_strdup_printf("--gap-us=%d", params.gap_us));
     g_ptr_array_add(argv, g_strdup_printf("--max-ms=%d", params.max_ms));
-    g_ptr_array_add(argv, g_strdup("--round-samples"));
+    g_ptr_array_add(argv, g_strdup_printf("--round-samples=%s",
+                                          read ? "read" : "idle"));
     g_ptr_array_add(argv, NULL);
 
-    if (!spawn_child(argv, fences, &text, &err)) {
+    if (!spawn_child(argv, c->fences, &text, &err)) {
         fprintf(stderr, "qemu-rcu-bench: %s column, rounds: %s\n",
-                flavour_names[into], err->message);
+                flavour_names[c->into], err->message);
         return false;
     }
-    lines = g_strsplit(text, "\n", IDLE_FIGURES + 2);
-    read = g_strsplit(lines[0] ? lines[0] : "", " ", -1);
-    for (int k = 0; read[k] && *read[k]; k++, nread++) {
-        double ns = g_ascii_strtod(read[k], NULL);
+    lines = g_strsplit(text, "\n", IDLE_FIGURES + 1);
+    if (read) {
+        figures = g_strsplit(lines[0] ? lines[0] : "", " ", -1);
+        for (int k = 0; figures[k] && *figures[k]; k++, nread++) {
+            double ns = g_ascii_strtod(figures[k], NULL);
 
-        g_array_append_val(out->read, ns);
+            g_array_append_val(out->read, ns);
+        }
+        if (nread != params.threads) {
+            fprintf(stderr, "qemu-rcu-bench: %s column, rounds: %d "
+                    "read-side figures, not %d\n", flavour_names[c->into],
+                    nread, params.threads);
+            return false;
+        }
+        return true;
     }
-    if (nread != params.threads) {
-        fprintf(stderr, "qemu-rcu-bench: %s column, rounds: %d read-side "
-                "figures, not %d\n", flavour_names[into], nread,
-                params.threads);
-        return false;
-    }
+    nlines = g_strv_length(lines);
     for (int i = 0; i < IDLE_FIGURES; i++) {
-        const char *line = lines[0] && lines[i + 1] ? lines[i + 1] : "";
+        const char *line = i < nlines ? lines[i] : "";
         g_auto(GStrv) v = g_strsplit(line, " ", -1);
         guint len = out->idle[i]->len;
 
@@ -1974,7 +2016,7 @@ static bool run_round_child(const char *exe, bool fences, int column,
         }
         if (out->idle[i]->len == len) {
             fprintf(stderr, "qemu-rcu-bench: %s column, idle rows: no "
-                    "samples\n", flavour_names[into]);
+                    "samples\n", flavour_names[c->into]);
             return false;
         }
     }
@@ -1989,22 +2031,28 @@ static int slice_share(int n, int k)
 
 /*
  * The child side of run_round_child(), for its one selected column
- * @fl.  A fresh process wakes its threads slowly at first, whatever the
- * library (new threads, the call_rcu thread among them): about 100 us
- * instead of 15 for tens of milliseconds on one host, wake-ups of 0.3-9
- * ms for 400 ms on another; idle samples of the warm-up are dropped.
+ * @fl: a read round if @read, else an idle round.  A fresh process
+ * wakes its threads slowly at first, whatever the library (new threads,
+ * the call_rcu thread among them): about 100 us instead of 15 for tens
+ * of milliseconds on one host, wake-ups of 0.3-9 ms for 400 ms on
+ * another; idle samples of the warm-up are dropped.
  */
-static void print_round_samples(const BenchFlavour *fl)
+static void print_round_samples(const BenchFlavour *fl, bool read)
 {
     RoundSamples out;
     int64_t warm;
 
     round_samples_init(&out);
-    sample_read_side(fl, params.read_ms, out.read);
-    for (guint i = 0; i < out.read->len; i++) {
-        printf("%s%.4f", i ? " " : "", g_array_index(out.read, double, i));
+    if (read) {
+        sample_read_side(fl, params.read_ms, out.read);
+        for (guint i = 0; i < out.read->len; i++) {
+            printf("%s%.4f", i ? " " : "",
+                   g_array_index(out.read, double, i));
+        }
+        printf("\n");
+        round_samples_destroy(&out);
+        return;
     }
-    printf("\n");
 
     warm = bench_now_ns() + IDLE_WARM_UP_MS * 1000000LL;
     while (bench_now_ns() < warm) {
@@ -2054,44 +2102,44 @@ static void record_read_side(int f, GArray *read)
 }
 
 /*
- * The read-side and idle rows: params.rounds rounds, each measuring
- * every column in turn, each in a fresh process as the QEMU columns
- * must be, the read side for params.read_ms / rounds per thread count
- * and params.latency_samples / rounds samples of each idle figure
- * (params.sync_samples / rounds of the idle synchronize_rcu()).  A
- * read-side row is the median of its column's rounds; an idle row comes
- * from all of its column's samples together.
+ * The read-side and idle rows, every column of a round in a fresh
+ * process, as the QEMU columns must be, in an order that rotates from
+ * round to round.  First params.read_rounds rounds of the read side,
+ * params.read_ms / read_rounds per thread count each: a read-side row
+ * is the median of its column's rounds, its paired ratios the medians
+ * of the per-round ratios.  Then params.rounds rounds of the idle rows,
+ * params.latency_samples / rounds samples of each idle figure
+ * (params.sync_samples / rounds of the idle synchronize_rcu()): an idle
+ * row comes from all of its column's samples together.
  */
 static bool run_rounds(bool fences_column)
 {
     int per_round = MAX(params.latency_samples / params.rounds, 1);
-    int read_ms = MAX(params.read_ms / params.rounds, 1);
+    int read_ms = MAX(params.read_ms / params.read_rounds, 1);
+    RoundColumn c[FL_COUNT];
+    int n = round_columns(fences_column, c);
     RoundSamples out[FL_COUNT];
     bool ok = true;
 
     for (int f = 0; f < FL_COUNT; f++) {
         round_samples_init(&out[f]);
     }
-    fprintf(stderr, "qemu-rcu-bench: read side and idle rows, %d round(s) "
-            "over every column...\n", params.rounds);
-    for (int r = 0; r < params.rounds; r++) {
-        for (int f = 0; f < FL_COUNT; f++) {
-            if (flavours[f]) {
-                ok &= run_round_child("/proc/self/exe", false, f, f,
-                                      read_ms, per_round, &out[f]);
-            }
-        }
-        if (fences_column) {
-            ok &= run_round_child("/proc/self/exe", true, FL_QEMU,
-                                  FL_FENCES, read_ms, per_round,
-                                  &out[FL_FENCES]);
-        }
-        for (int i = 0; params.anchors && params.anchors[i]; i++) {
-            const char *path;
-            int into = anchor_column(params.anchors[i], &path);
+    fprintf(stderr, "qemu-rcu-bench: read side, %d round(s), then idle "
+            "rows, %d round(s), over every column...\n", params.read_rounds,
+            params.rounds);
+    for (int r = 0; r < params.read_rounds; r++) {
+        for (int k = 0; k < n; k++) {
+            const RoundColumn *col = &c[(k + r) % n];
 
-            ok &= run_round_child(path, false, FL_QEMU, into, read_ms,
-                                  per_round, &out[into]);
+            ok &= run_round_child(col, true, read_ms, 0, &out[col->into]);
+        }
+    }
+    for (int r = 0; r < params.rounds; r++) {
+        for (int k = 0; k < n; k++) {
+            const RoundColumn *col = &c[(k + r) % n];
+
+            ok &= run_round_child(col, false, 0, per_round,
+                                  &out[col->into]);
         }
     }
     for (int f = 0; f < FL_COUNT; f++) {
@@ -2148,8 +2196,11 @@ int main(int argc, char **argv)
         { "section-ns", 0, 0, G_OPTION_ARG_INT, &params.section_ns,
           "Length of the busy reader's critical sections (1000)", "NS" },
         { "rounds", 0, 0, G_OPTION_ARG_INT, &params.rounds,
-          "Read side, busy-reader figure and idle rows: rounds "
-          "alternating between the columns (5; quick 1)", "N" },
+          "Busy-reader figure and idle rows: rounds alternating between "
+          "the columns (5; quick 1)", "N" },
+        { "read-rounds", 0, 0, G_OPTION_ARG_INT, &params.read_rounds,
+          "Read side: rounds alternating between the columns, each a "
+          "share of --read-ms (21; quick 3)", "N" },
         { "gap-us", 0, 0, G_OPTION_ARG_INT, &params.gap_us,
           "Idle time before each idle-latency sample (2000; quick 200)",
           "US" },
@@ -2168,10 +2219,10 @@ int main(int argc, char **argv)
         { "memory-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING,
           &params.memory_child, "Internal: run one memory scenario",
           "SCENARIO" },
-        { "round-samples", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE,
+        { "round-samples", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING,
           &params.round_samples,
-          "Internal: measure one round of the read side and the idle "
-          "rows, print them", NULL },
+          "Internal: measure one round of the read side (read) or of the "
+          "idle rows (idle), print it", "KIND" },
         { "json-run", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
           &params.json_run_file, "Internal: write this run's JSON object",
           "FILE" },
@@ -2201,6 +2252,7 @@ int main(int argc, char **argv)
     set_default(&params.section_ns, 1000, 1000);
     set_default(&params.gap_us, 2000, 200);
     set_default(&params.rounds, 5, 1);
+    set_default(&params.read_rounds, 21, 3);
     set_default(&params.memory_threads, 1024, 256);
     set_default(&params.memory_callbacks, 1000000, 100000);
     params.threads = MAX(params.threads, 1);
@@ -2210,6 +2262,7 @@ int main(int argc, char **argv)
     params.latency_samples = MAX(params.latency_samples, 1);
     params.stall_samples = MAX(params.stall_samples, 1);
     params.rounds = MAX(params.rounds, 1);
+    params.read_rounds = MAX(params.read_rounds, 1);
 
     select_flavours();
     for (int i = 0; params.anchors && params.anchors[i]; i++) {
@@ -2241,7 +2294,14 @@ int main(int argc, char **argv)
                     "column (--only)\n");
             return 2;
         }
-        print_round_samples(flavours[f]);
+        if (strcmp(params.round_samples, "read") &&
+            strcmp(params.round_samples, "idle")) {
+            fprintf(stderr, "qemu-rcu-bench: --round-samples wants read or "
+                    "idle\n");
+            return 2;
+        }
+        print_round_samples(flavours[f],
+                            !strcmp(params.round_samples, "read"));
         return 0;
     }
     fences_column = params.both_modes && !params.json_run_file &&
