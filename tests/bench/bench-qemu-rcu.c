@@ -92,7 +92,8 @@ static void qr_thread_exit(void)
     rcu_unregister_thread();
 }
 
-static uint64_t qr_read_loop(const bool *stop)
+static inline __attribute__((always_inline)) uint64_t
+qr_read_loop(const bool *stop)
 {
     uint64_t n = 0;
     long sum = 0;
@@ -111,6 +112,8 @@ static uint64_t qr_read_loop(const bool *stop)
     qatomic_set(&bench_sink, sum);
     return n;
 }
+
+BENCH_READ_LOOPS(qr_read_loop)
 
 static uint64_t qr_section_loop(const bool *stop, bool *running,
                                 int64_t section_ns)
@@ -271,7 +274,7 @@ const BenchFlavour bench_qemu_rcu = {
     .main_init = qr_main_init,
     .thread_init = qr_thread_init,
     .thread_exit = qr_thread_exit,
-    .read_loop = qr_read_loop,
+    .read_loop = BENCH_READ_LOOP_COPIES(qr_read_loop),
     .section_loop = qr_section_loop,
     .synchronize = qr_synchronize,
 #ifndef BENCH_ANCHOR

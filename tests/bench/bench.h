@@ -58,6 +58,39 @@ int64_t bench_now_ns(void);
 /* Busy-waits for @ns nanoseconds (the body of a read-side section). */
 void bench_spin_ns(int64_t ns);
 
+/*
+ * Each flavour's read loop is built BENCH_READ_LAYOUTS times
+ * (BENCH_READ_LOOPS()): every copy starts a 64-byte line and enters its
+ * loop 0, 16, 32 or 48 bytes further in.  A loop of about a nanosecond
+ * an iteration runs up to 30% faster or slower with where it lies in
+ * those lines, which the link decides differently in every executable;
+ * the harness times each copy and keeps their median.
+ */
+#define BENCH_READ_LAYOUTS 4
+
+#if defined(__x86_64__) || defined(__i386__)
+#define BENCH_READ_PAD(bytes) ".skip " #bytes ", 0x90"
+#else
+#define BENCH_READ_PAD(bytes) ""
+#endif
+
+#define BENCH_READ_COPY(loop, k, bytes)                                 \
+    static uint64_t __attribute__((aligned(64)))                      \
+    loop##_##k(const bool *stop)                                        \
+    {                                                                   \
+        asm volatile(BENCH_READ_PAD(bytes));                            \
+        return loop(stop);                                              \
+    }
+
+/* @loop is an always_inline function; its copies go in .read_loop. */
+#define BENCH_READ_LOOPS(loop)                                          \
+    BENCH_READ_COPY(loop, 0, 0)                                         \
+    BENCH_READ_COPY(loop, 1, 16)                                        \
+    BENCH_READ_COPY(loop, 2, 32)                                        \
+    BENCH_READ_COPY(loop, 3, 48)
+#define BENCH_READ_LOOP_COPIES(loop) \
+    { loop##_0, loop##_1, loop##_2, loop##_3 }
+
 static inline bool bench_stopped(const bool *stop)
 {
     return __atomic_load_n(stop, __ATOMIC_RELAXED);
@@ -82,8 +115,9 @@ typedef struct BenchFlavour {
     /*
      * rcu_read_lock(); load an RCU-protected pointer and the value it
      * points to; rcu_read_unlock(); until *stop.  Returns iterations.
+     * The same loop at each of BENCH_READ_LAYOUTS places.
      */
-    uint64_t (*read_loop)(const bool *stop);
+    uint64_t (*read_loop[BENCH_READ_LAYOUTS])(const bool *stop);
 
     /*
      * Back-to-back read-side critical sections of @section_ns each,

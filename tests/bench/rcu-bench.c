@@ -360,6 +360,8 @@ typedef struct Worker {
     BenchCounter *done;
     uint64_t result;
     int64_t t0, t1;
+    /* Which copy of the read loop (BENCH_READ_LAYOUTS) a reader runs. */
+    int layout;
 } Worker;
 
 /*
@@ -382,7 +384,7 @@ static void *worker_fn(void *opaque)
     w->t0 = w->kind == W_READ ? thread_cpu_ns() : bench_now_ns();
     switch (w->kind) {
     case W_READ:
-        w->result = w->fl->read_loop(w->stop);
+        w->result = w->fl->read_loop[w->layout](w->stop);
         break;
     case W_SECTION:
         w->result = w->fl->section_loop(w->stop, &w->running,
@@ -518,8 +520,8 @@ static bool sampling_done(int done, int samples, int64_t start)
  * hardly let run weighs by what it did (a per-thread average would
  * divide its start-up cost by a handful of sections).
  */
-static double measure_read_side(const BenchFlavour *fl, int nthreads,
-                                int ms)
+static double measure_read_layout(const BenchFlavour *fl, int nthreads,
+                                  int layout, int ms)
 {
     g_autofree Worker *w = g_new0(Worker, nthreads);
     pthread_barrier_t start;
@@ -530,6 +532,7 @@ static double measure_read_side(const BenchFlavour *fl, int nthreads,
     for (int i = 0; i < nthreads; i++) {
         w[i].fl = fl;
         w[i].kind = W_READ;
+        w[i].layout = layout;
         w[i].stop = &stop;
         w[i].start = &start;
         worker_start(&w[i]);
@@ -544,6 +547,24 @@ static double measure_read_side(const BenchFlavour *fl, int nthreads,
     }
     pthread_barrier_destroy(&start);
     return sections ? cpu / sections : NAN;
+}
+
+/*
+ * ns per section with @nthreads readers: the median over the read
+ * loop's copies (bench.h; the mean of the middle two), each run for a
+ * share of @ms.
+ */
+static double measure_read_side(const BenchFlavour *fl, int nthreads,
+                                int ms)
+{
+    double v[BENCH_READ_LAYOUTS];
+
+    for (int k = 0; k < BENCH_READ_LAYOUTS; k++) {
+        v[k] = measure_read_layout(fl, nthreads, k,
+                                   MAX(ms / BENCH_READ_LAYOUTS, 1));
+    }
+    qsort(v, BENCH_READ_LAYOUTS, sizeof(v[0]), bench_cmp_double);
+    return (v[BENCH_READ_LAYOUTS / 2 - 1] + v[BENCH_READ_LAYOUTS / 2]) / 2;
 }
 
 /* @reader: the kickable reader to wait for before each sample, or NULL */
