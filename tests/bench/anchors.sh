@@ -399,9 +399,10 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$rounds rounds of $millions million iterations per thread"
 # Per row: the median, min and max over the rounds; the ratio of its
 # median to the best QEMU median in the same mode (like for like); then
-# paired ratios, each the median over the rounds of this run against the
-# best QEMU, or the best liburcu, with the same barriers in the same
-# round, with the rounds it was faster in; and the ratio to the best QEMU
+# paired ratios, each the median over the rounds of this run's ratio to
+# a QEMU, or a liburcu, with the same barriers in the same round, against
+# the one of them it compares worst with, and the rounds it was faster
+# in; and the ratio to the best QEMU
 # as Debian builds it (fences), which is what a Debian user switching
 # would compare with.
 python3 - "$results" <<'PY'
@@ -419,33 +420,35 @@ for line in open(sys.argv[1]):
     if d["ns"] != "n/a":
         run[int(d["round"])] = float(d["ns"])
 
-def best(prefix, mode, threads, rnd=None):
-    """The best median (rnd None) or round rnd's best of a group."""
-    vals = []
-    for (impl, m, t), run in samples.items():
-        if impl.startswith(prefix) and (m, t) == (mode, threads) and run:
-            if rnd is None:
-                vals.append(statistics.median(run.values()))
-            elif rnd in run:
-                vals.append(run[rnd])
+def best(prefix, mode, threads):
+    """The best median of a group."""
+    vals = [statistics.median(run.values())
+            for (impl, m, t), run in samples.items()
+            if impl.startswith(prefix) and (m, t) == (mode, threads) and run]
     return min(vals) if vals else None
 
 def ratio(a, b):
     return f"{a / b:.2f}x" if a is not None and b else "n/a"
 
 def paired(key, prefix):
+    """Against each of the group in the same mode, round by round: the
+    median ratio to the one it is furthest behind (or least ahead of),
+    not to the best of the group in each round, which would put two
+    equal QEMUs ahead of either by the noise of the rounds alone."""
     impl, mode, threads = key
     if impl.startswith(prefix):
         return "-"
-    q = []
-    for rnd, ns in samples[key].items():
-        other = best(prefix, mode, threads, rnd)
-        if other:
-            q.append(ns / other)
-    if not q:
+    worst = None
+    for (other, m, t), run in samples.items():
+        if not other.startswith(prefix) or (m, t) != (mode, threads):
+            continue
+        q = [ns / run[rnd] for rnd, ns in samples[key].items()
+             if run.get(rnd)]
+        if q and (worst is None or statistics.median(q) > worst[0]):
+            worst = (statistics.median(q), sum(1 for x in q if x < 1), len(q))
+    if worst is None:
         return "n/a"
-    wins = sum(1 for x in q if x < 1)
-    return f"{statistics.median(q):.2f}x {wins}/{len(q)}"
+    return f"{worst[0]:.2f}x {worst[1]}/{worst[2]}"
 
 print(f"{'implementation':<14} {'mode':<11} {'threads':<7} {'ns/iter':>8} "
       f"{'min':>7} {'max':>7} {'vs QEMU':>8} {'QEMU, rounds':>13} "

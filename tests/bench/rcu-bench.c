@@ -1325,29 +1325,25 @@ static char *format_value(const Row *r, int f)
 
 /*
  * Paired: the median over the rounds of column @own's figure against
- * the better of columns @b and @c (-1: none) in the same round, so that
- * both sides of each ratio met the same moment of the host.  NAN unless
- * @own and @b were taken in the same rounds.
+ * column @b's in the same round, so that both sides of each ratio met
+ * the same moment of the host.  NAN unless both were taken in the same
+ * rounds.
  */
-static double ratio_paired(const Row *r, int own, int b, int c)
+static double ratio_paired(const Row *r, int own, int b)
 {
     GArray *x = r->rounds[own], *y = r->rounds[b];
-    GArray *z = c >= 0 ? r->rounds[c] : NULL;
     g_autofree double *q = NULL;
     guint n = 0;
 
-    if (!x || !y || x->len != y->len || (z && z->len != x->len)) {
+    if (!x || !y || x->len != y->len) {
         return NAN;
     }
     q = g_new(double, x->len);
     for (guint i = 0; i < x->len; i++) {
-        double best = g_array_index(y, double, i);
+        double other = g_array_index(y, double, i);
 
-        if (z) {
-            best = MIN(best, g_array_index(z, double, i));
-        }
-        if (best > 0) {
-            q[n++] = g_array_index(x, double, i) / best;
+        if (other > 0) {
+            q[n++] = g_array_index(x, double, i) / other;
         }
     }
     return n ? bench_percentile_double(q, n, 50) : NAN;
@@ -1362,7 +1358,7 @@ static double ratio2(const Row *r, int a, int b)
         return NAN;
     }
     if (r->rounds[a] && r->rounds[b]) {
-        return ratio_paired(r, a, b, -1);
+        return ratio_paired(r, a, b);
     }
     return x / y;
 }
@@ -1374,8 +1370,10 @@ static double ratio(const Row *r, int f)
 
 /*
  * Column @own against the better of two QEMU anchors for this row:
- * every row is a time, so the better anchor is the smaller value, the
- * one that gives the larger ratio.
+ * every row is a time, so the better anchor is the one that gives the
+ * larger ratio (paired or not).  Not the better of the two in each
+ * round: two equal QEMUs would then be a few percent ahead of either
+ * of them, by the noise of the rounds alone.
  */
 static double ratio_best_of(const Row *r, int own, int q100, int q102)
 {
@@ -1383,9 +1381,6 @@ static double ratio_best_of(const Row *r, int own, int q100, int q102)
 
     if (own < 0) {
         return NAN;
-    }
-    if (r->rounds[own] && r->rounds[q100] && r->rounds[q102]) {
-        return ratio_paired(r, own, q100, q102);
     }
     a = ratio2(r, own, q100);
     b = ratio2(r, own, q102);
@@ -1532,8 +1527,9 @@ static void print_table(void)
            "of different kinds\n"
            "  vs mb:             qemu-rcu as it runs by default / urcu-mb\n"
            "Read-side rows: each ratio is paired, the median over the rounds "
-           "of that round's ratio\n"
-           "(against the better QEMU of the same round).\n");
+           "of that round's ratio;\n"
+           "against the better QEMU, the larger of the ratios to either "
+           "QEMU.\n");
     printf("n/a: liburcu has no force_rcu notifiers and no expedited grace "
            "period; QEMU has no expedited grace period, and QEMU 10.0 fires\n"
            "the notifiers only inside drain_call_rcu(), so a callback or "
