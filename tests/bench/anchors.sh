@@ -211,6 +211,23 @@ build_anchor() {
     anchor_dirs[$name]=$out
 }
 
+# qemu-rcu-bench with qemu-rcu's rcu.c linked into the executable, with no
+# liburcu, as the QEMU anchors link theirs: the memory rows' figures
+# depend on the executable (its static TLS), so qemu-rcu's are taken in
+# this one (--memory-exe).  Sets memory_exe.
+build_memory_exe() {
+    local out=$cache/qemu-rcu-static sup=()
+    for f in "${support[@]}"; do
+        sup+=("$repo/util/$f")
+    done
+    mkdir -p "$out"
+    compile "$out/qemu-rcu-bench" -I"$build" -I"$repo/include" \
+        "${glib_cflags[@]}" -DURCU_VERSION='"n/a"' "$here/rcu-bench.c" \
+        "$here/bench-qemu-rcu.c" "$repo/util/rcu.c" "${sup[@]}" \
+        "${glib_libs[@]}" -lm
+    memory_exe=$out/qemu-rcu-bench
+}
+
 # The vgpu-unmap demo's unmap latency with each implementation (liburcu
 # has no force_rcu notifiers, so it cannot run the demo).  A QEMU whose
 # grace period never kicks the vCPUs shows as hung after the demo's 30 s.
@@ -318,6 +335,8 @@ table)
             args+=("--anchor=qemu-$name=${anchor_dirs[$name]}/qemu-rcu-bench")
         fi
     done
+    build_memory_exe
+    args+=("--memory-exe=$memory_exe")
     if [ $quick = 1 ]; then
         args+=(--quick)
     fi

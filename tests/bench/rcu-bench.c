@@ -122,6 +122,7 @@ typedef struct BenchParams {
     int read_rounds;
     int memory_threads;
     int memory_callbacks;
+    char *memory_exe;
     char *memory_child;
     char *round_samples;
 } BenchParams;
@@ -1217,14 +1218,18 @@ static bool spawn_child(GPtrArray *argv, bool fences, char **out,
            g_spawn_check_wait_status(status, err);
 }
 
-/* Runs @scenario for column @f in a child; false if it failed. */
+/*
+ * Runs @scenario for column @f in a child, qemu-rcu's in
+ * params.memory_exe if given; false if it failed.
+ */
 static bool memory_child(int f, const char *scenario, long *rss)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) err = NULL;
     g_autofree char *out = NULL;
 
-    g_ptr_array_add(argv, g_strdup("/proc/self/exe"));
+    g_ptr_array_add(argv, g_strdup(f == FL_QEMU && params.memory_exe ?
+                                   params.memory_exe : "/proc/self/exe"));
     g_ptr_array_add(argv, g_strdup_printf("--only=%s", flavour_names[f]));
     g_ptr_array_add(argv, g_strdup_printf("--memory-child=%s", scenario));
     g_ptr_array_add(argv, g_strdup_printf("--memory-threads=%d",
@@ -1579,6 +1584,12 @@ static char *run_json(void)
     bench_json_int(b, "memory_threads", params.memory_threads);
     bench_json_int(b, "memory_stack_kib", MEMORY_STACK_SIZE / 1024);
     bench_json_int(b, "memory_callbacks", params.memory_callbacks);
+    json_builder_set_member_name(b, "memory_exe");
+    if (params.memory_exe) {
+        json_builder_add_string_value(b, params.memory_exe);
+    } else {
+        json_builder_add_null_value(b);
+    }
     bench_json_int(b, "callback_object_bytes", BENCH_NODE_SIZE);
     json_builder_end_object(b);
 
@@ -1733,6 +1744,9 @@ static void print_header(void)
            "callbacks of %zu bytes, each in a fresh process\n",
            params.memory_threads, MEMORY_STACK_SIZE / 1024,
            params.memory_callbacks, BENCH_NODE_SIZE);
+    if (params.memory_exe) {
+        printf("memory: qemu-rcu's rows in %s\n", params.memory_exe);
+    }
     for (int f = 0; f < FL_COUNT; f++) {
         if (f < FL_QEMU || f == FL_FENCES) {
             continue;
@@ -1812,6 +1826,11 @@ static bool run_child(const char *exe, bool fences, int into)
                                           params.memory_callbacks));
     if (params.no_pin) {
         g_ptr_array_add(argv, g_strdup("--no-pin"));
+    }
+    /* The anchors' qemu-rcu column is QEMU's rcu.c: not for them. */
+    if (fences && params.memory_exe) {
+        g_ptr_array_add(argv, g_strdup_printf("--memory-exe=%s",
+                                              params.memory_exe));
     }
     g_ptr_array_add(argv, g_strdup_printf("--json-run=%s", tmp));
     g_ptr_array_add(argv, NULL);
@@ -2233,6 +2252,10 @@ int main(int argc, char **argv)
           &params.memory_callbacks,
           "Queued callbacks of the memory rows, 0 = no memory rows "
           "(1000000; quick 100000)", "N" },
+        { "memory-exe", 0, 0, G_OPTION_ARG_FILENAME, &params.memory_exe,
+          "Take the qemu-rcu columns' memory rows in PATH, qemu-rcu-bench "
+          "with qemu-rcu's rcu.c linked into the executable as the QEMU "
+          "columns link theirs (tests/bench/anchors.sh)", "PATH" },
         { "memory-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING,
           &params.memory_child, "Internal: run one memory scenario",
           "SCENARIO" },
