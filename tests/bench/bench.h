@@ -74,20 +74,20 @@ void bench_spin_ns(int64_t ns);
 #define BENCH_READ_PAD(bytes) ""
 #endif
 
-#define BENCH_READ_COPY(loop, k, bytes)                                 \
-    static uint64_t __attribute__((aligned(64)))                      \
+#define BENCH_READ_COPY(loop, k, pad)                                   \
+    static uint64_t __attribute__((aligned(64)))                        \
     loop##_##k(const bool *stop)                                        \
     {                                                                   \
-        asm volatile(BENCH_READ_PAD(bytes));                            \
+        asm volatile(pad);                                              \
         return loop(stop);                                              \
     }
 
 /* @loop is an always_inline function; its copies go in .read_loop. */
 #define BENCH_READ_LOOPS(loop)                                          \
-    BENCH_READ_COPY(loop, 0, 0)                                         \
-    BENCH_READ_COPY(loop, 1, 16)                                        \
-    BENCH_READ_COPY(loop, 2, 32)                                        \
-    BENCH_READ_COPY(loop, 3, 48)
+    BENCH_READ_COPY(loop, 0, "")                                        \
+    BENCH_READ_COPY(loop, 1, BENCH_READ_PAD(16))                        \
+    BENCH_READ_COPY(loop, 2, BENCH_READ_PAD(32))                        \
+    BENCH_READ_COPY(loop, 3, BENCH_READ_PAD(48))
 #define BENCH_READ_LOOP_COPIES(loop) \
     { loop##_0, loop##_1, loop##_2, loop##_3 }
 
