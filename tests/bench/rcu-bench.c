@@ -115,6 +115,7 @@ typedef struct BenchParams {
     int callbacks;
     int repeat;
     int latency_samples;
+    int idle_samples;
     int stall_samples;
     int section_ns;
     int gap_us;
@@ -130,6 +131,7 @@ typedef struct BenchParams {
 static BenchParams params = {
     .threads = -1, .read_ms = -1, .sync_samples = -1, .max_ms = -1,
     .callbacks = -1, .repeat = -1, .latency_samples = -1,
+    .idle_samples = -1,
     .stall_samples = -1, .section_ns = -1, .gap_us = -1, .rounds = -1,
     .read_rounds = -1, .memory_threads = -1, .memory_callbacks = -1,
 };
@@ -1575,6 +1577,7 @@ static char *run_json(void)
     bench_json_int(b, "callbacks", params.callbacks);
     bench_json_int(b, "repeat", params.repeat);
     bench_json_int(b, "latency_samples", params.latency_samples);
+    bench_json_int(b, "idle_samples", params.idle_samples);
     bench_json_int(b, "stall_samples", params.stall_samples);
     bench_json_int(b, "section_ns", params.section_ns);
     bench_json_int(b, "gap_us", params.gap_us);
@@ -1733,13 +1736,14 @@ static void print_header(void)
            params.quick ? "quick" : "full");
     printf("parameters: threads 1..%d, read %d ms per point in %d "
            "round%s, %d sync samples (max %d ms each figure), %d callbacks "
-           "x %d runs, %d latency samples (gap %d us), %d stall samples, "
-           "%d ns sections\n",
+           "x %d runs, %d idle latency samples (gap %d us), %d drain "
+           "samples and %d stall samples with the stuck reader, %d ns "
+           "sections\n",
            params.threads, params.read_ms, params.read_rounds,
            params.read_rounds > 1 ? "s" : "", params.sync_samples,
-           params.max_ms,
-           params.callbacks, params.repeat, params.latency_samples,
-           params.gap_us, params.stall_samples, params.section_ns);
+           params.max_ms, params.callbacks, params.repeat,
+           params.idle_samples, params.gap_us, params.latency_samples,
+           params.stall_samples, params.section_ns);
     printf("memory: %d idle threads with %d KiB stacks, %d queued "
            "callbacks of %zu bytes, each in a fresh process\n",
            params.memory_threads, MEMORY_STACK_SIZE / 1024,
@@ -1812,6 +1816,8 @@ static bool run_child(const char *exe, bool fences, int into)
     g_ptr_array_add(argv, g_strdup_printf("--repeat=%d", params.repeat));
     g_ptr_array_add(argv, g_strdup_printf("--latency-samples=%d",
                                           params.latency_samples));
+    g_ptr_array_add(argv, g_strdup_printf("--idle-samples=%d",
+                                          params.idle_samples));
     g_ptr_array_add(argv, g_strdup_printf("--stall-samples=%d",
                                           params.stall_samples));
     g_ptr_array_add(argv, g_strdup_printf("--section-ns=%d",
@@ -2006,7 +2012,7 @@ static bool run_round_child(const RoundColumn *c, bool read, int read_ms,
                                           flavour_names[c->column]));
     g_ptr_array_add(argv, g_strdup_printf("--threads=%d", params.threads));
     g_ptr_array_add(argv, g_strdup_printf("--read-ms=%d", read_ms));
-    g_ptr_array_add(argv, g_strdup_printf("--latency-samples=%d", samples));
+    g_ptr_array_add(argv, g_strdup_printf("--idle-samples=%d", samples));
     g_ptr_array_add(argv, g_strdup_printf("--sync-samples=%d",
                                           MAX(params.sync_samples /
                                               params.rounds, 1)));
@@ -2099,7 +2105,7 @@ static void print_round_samples(const BenchFlavour *fl, bool read)
     }
     for (int k = 0; k < IDLE_SLICES; k++) {
         int sync = slice_share(params.sync_samples, k);
-        int samples = slice_share(params.latency_samples, k);
+        int samples = slice_share(params.idle_samples, k);
 
         /* Untimed: the caches refilled after the slice before slept. */
         for (int i = 0; i < SYNC_IDLE_BATCH; i++) {
@@ -2144,13 +2150,13 @@ static void record_read_side(int f, GArray *read)
  * params.read_ms / read_rounds per thread count each: a read-side row
  * is the median of its column's rounds, its paired ratios the medians
  * of the per-round ratios.  Then params.rounds rounds of the idle rows,
- * params.latency_samples / rounds samples of each idle figure
+ * params.idle_samples / rounds samples of each idle figure
  * (params.sync_samples / rounds of the idle synchronize_rcu()): an idle
  * row comes from all of its column's samples together.
  */
 static bool run_rounds(bool fences_column)
 {
-    int per_round = MAX(params.latency_samples / params.rounds, 1);
+    int per_round = MAX(params.idle_samples / params.rounds, 1);
     int read_ms = MAX(params.read_ms / params.read_rounds, 1);
     RoundColumn c[FL_COUNT];
     int n = round_columns(fences_column, c);
@@ -2223,9 +2229,11 @@ int main(int argc, char **argv)
           "Throughput runs, the median is reported (5; quick 1)", "N" },
         { "latency-samples", 0, 0, G_OPTION_ARG_INT,
           &params.latency_samples,
-          "Samples of callback and drain latency, idle, and of drain "
-          "latency with the stuck reader (500; quick 10)",
+          "Samples of drain latency with the stuck reader (500; quick 10)",
           "N" },
+        { "idle-samples", 0, 0, G_OPTION_ARG_INT, &params.idle_samples,
+          "Samples of callback and drain latency, idle, over all rounds "
+          "(2000; quick 10)", "N" },
         { "stall-samples", 0, 0, G_OPTION_ARG_INT, &params.stall_samples,
           "Samples of callback and synchronize_rcu latency with a stuck "
           "kickable reader (40; quick 3)", "N" },
@@ -2288,6 +2296,7 @@ int main(int argc, char **argv)
     set_default(&params.callbacks, 1000000, 100000);
     set_default(&params.repeat, 5, 1);
     set_default(&params.latency_samples, 500, 10);
+    set_default(&params.idle_samples, 2000, 10);
     set_default(&params.stall_samples, 40, 3);
     set_default(&params.section_ns, 1000, 1000);
     set_default(&params.gap_us, 2000, 200);
@@ -2300,6 +2309,7 @@ int main(int argc, char **argv)
     params.repeat = MAX(params.repeat, 1);
     params.sync_samples = MAX(params.sync_samples, 1);
     params.latency_samples = MAX(params.latency_samples, 1);
+    params.idle_samples = MAX(params.idle_samples, 1);
     params.stall_samples = MAX(params.stall_samples, 1);
     params.rounds = MAX(params.rounds, 1);
     params.read_rounds = MAX(params.read_rounds, 1);
