@@ -2103,6 +2103,8 @@ static void print_round_samples(const BenchFlavour *fl, bool read)
     for (int i = 0; i < IDLE_FIGURES; i++) {
         g_array_set_size(out.idle[i], 0);
     }
+    /* --max-ms caps a figure over the round, not each slice of it. */
+    params.max_ms = MAX(params.max_ms / IDLE_SLICES, 1);
     for (int k = 0; k < IDLE_SLICES; k++) {
         int sync = slice_share(params.sync_samples, k);
         int samples = slice_share(params.idle_samples, k);
