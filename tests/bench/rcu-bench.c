@@ -813,6 +813,14 @@ static void run_synchronize(void)
     run_busy_reader(busy_med, busy_p99);
 }
 
+/*
+ * call_rows[p - 1][0]: all ran with p producers, in ms; [1] the enqueue
+ * per call, in ns.  Throughput follows the host's speed of the minute
+ * as the read side does: the rows are taken in the rounds of
+ * run_rounds(), params.repeat of them.  This only creates the rows.
+ */
+static Row *call_rows[2][2];
+
 static void run_call_rcu(void)
 {
     g_autofree char *n = format_count(params.callbacks);
@@ -827,16 +835,8 @@ static void run_call_rcu(void)
         Row *enq = row_new(enq_key, "ns", "call_rcu enqueue per call, "
                            "%d producer%s", p, p > 1 ? "s" : "");
 
-        for (int f = 0; f < FL_COUNT; f++) {
-            double t, e;
-
-            if (!flavours[f]) {
-                continue;
-            }
-            measure_call_rcu(flavours[f], p, &t, &e);
-            total->v[f] = t / 1e6;
-            enq->v[f] = e;
-        }
+        call_rows[p - 1][0] = total;
+        call_rows[p - 1][1] = enq;
     }
 }
 
@@ -1921,19 +1921,29 @@ static int anchor_column(const char *spec, const char **path)
     return -1;
 }
 
+/* The kinds of round, as --round-samples names them. */
+typedef enum RoundKind { ROUND_READ, ROUND_CALLS, ROUND_IDLE } RoundKind;
+static const char *const round_kinds[] = { "read", "calls", "idle" };
+
+/* A calls round's figures: ms and ns per enqueue, 1 then 2 producers. */
+#define CALL_FIGURES 4
+
 /*
  * One column's samples from the rounds of run_rounds(): the read side's
- * ns per section, params.threads figures per round (1..threads), and
- * the idle rows' samples in ns.
+ * ns per section, params.threads figures per round (1..threads), the
+ * call_rcu() figures, CALL_FIGURES per round, and the idle rows'
+ * samples in ns.
  */
 typedef struct RoundSamples {
     GArray *read;
+    GArray *calls;
     GArray *idle[IDLE_FIGURES];
 } RoundSamples;
 
 static void round_samples_init(RoundSamples *out)
 {
     out->read = g_array_new(false, false, sizeof(double));
+    out->calls = g_array_new(false, false, sizeof(double));
     for (int i = 0; i < IDLE_FIGURES; i++) {
         out->idle[i] = g_array_new(false, false, sizeof(int64_t));
     }
@@ -1942,6 +1952,7 @@ static void round_samples_init(RoundSamples *out)
 static void round_samples_destroy(RoundSamples *out)
 {
     g_array_free(out->read, true);
+    g_array_free(out->calls, true);
     for (int i = 0; i < IDLE_FIGURES; i++) {
         g_array_free(out->idle[i], true);
     }
@@ -1992,13 +2003,15 @@ static int round_columns(bool fences_column, RoundColumn *c)
 
 /*
  * One round of column @c, in a fresh process.  A read round measures
- * the read side for @read_ms per thread count and prints one line of
- * figures; an idle round takes @samples of each idle figure (this
- * round's share of params.sync_samples of the idle synchronize_rcu())
- * and prints a line per figure.  They are appended to @out.
+ * the read side for @read_ms per thread count, a calls round one run of
+ * params.callbacks call_rcu() with one producer and one with two, and
+ * each prints one line of figures; an idle round takes @samples of each
+ * idle figure (this round's share of params.sync_samples of the idle
+ * synchronize_rcu()) and prints a line per figure.  They are appended
+ * to @out.
  */
-static bool run_round_child(const RoundColumn *c, bool read, int read_ms,
-                            int samples, RoundSamples *out)
+static bool run_round_child(const RoundColumn *c, RoundKind kind,
+                            int read_ms, int samples, RoundSamples *out)
 {
     g_autofree char *text = NULL;
     g_autoptr(GError) err = NULL;
@@ -2018,8 +2031,11 @@ static bool run_round_child(const RoundColumn *c, bool read, int read_ms,
                                               params.rounds, 1)));
     g_ptr_array_add(argv, g_strdup_printf("--gap-us=%d", params.gap_us));
     g_ptr_array_add(argv, g_strdup_printf("--max-ms=%d", params.max_ms));
+    g_ptr_array_add(argv, g_strdup_printf("--callbacks=%d",
+                                          params.callbacks));
+    g_ptr_array_add(argv, g_strdup("--repeat=1"));
     g_ptr_array_add(argv, g_strdup_printf("--round-samples=%s",
-                                          read ? "read" : "idle"));
+                                          round_kinds[kind]));
     g_ptr_array_add(argv, NULL);
 
     if (!spawn_child(argv, c->fences, &text, &err)) {
@@ -2028,17 +2044,20 @@ static bool run_round_child(const RoundColumn *c, bool read, int read_ms,
         return false;
     }
     lines = g_strsplit(text, "\n", IDLE_FIGURES + 1);
-    if (read) {
+    if (kind != ROUND_IDLE) {
+        GArray *into = kind == ROUND_READ ? out->read : out->calls;
+        int want = kind == ROUND_READ ? params.threads : CALL_FIGURES;
+
         figures = g_strsplit(lines[0] ? lines[0] : "", " ", -1);
         for (int k = 0; figures[k] && *figures[k]; k++, nread++) {
-            double ns = g_ascii_strtod(figures[k], NULL);
+            double v = g_ascii_strtod(figures[k], NULL);
 
-            g_array_append_val(out->read, ns);
+            g_array_append_val(into, v);
         }
-        if (nread != params.threads) {
-            fprintf(stderr, "qemu-rcu-bench: %s column, rounds: %d "
-                    "read-side figures, not %d\n", flavour_names[c->into],
-                    nread, params.threads);
+        if (nread != want) {
+            fprintf(stderr, "qemu-rcu-bench: %s column, %s round: %d "
+                    "figures, not %d\n", flavour_names[c->into],
+                    round_kinds[kind], nread, want);
             return false;
         }
         return true;
@@ -2073,19 +2092,29 @@ static int slice_share(int n, int k)
 
 /*
  * The child side of run_round_child(), for its one selected column
- * @fl: a read round if @read, else an idle round.  A fresh process
+ * @fl, a round of @kind.  A fresh process
  * wakes its threads slowly at first, whatever the library (new threads,
  * the call_rcu thread among them): about 100 us instead of 15 for tens
  * of milliseconds on one host, wake-ups of 0.3-9 ms for 400 ms on
  * another; idle samples of the warm-up are dropped.
  */
-static void print_round_samples(const BenchFlavour *fl, bool read)
+static void print_round_samples(const BenchFlavour *fl, RoundKind kind)
 {
     RoundSamples out;
     int64_t warm;
 
+    if (kind == ROUND_CALLS) {
+        for (int p = 1; p <= 2; p++) {
+            double t, e;
+
+            measure_call_rcu(fl, p, &t, &e);
+            printf("%s%.0f %.4f", p > 1 ? " " : "", t, e);
+        }
+        printf("\n");
+        return;
+    }
     round_samples_init(&out);
-    if (read) {
+    if (kind == ROUND_READ) {
         sample_read_side(fl, params.read_ms, out.read);
         for (guint i = 0; i < out.read->len; i++) {
             printf("%s%.4f", i ? " " : "",
@@ -2146,12 +2175,36 @@ static void record_read_side(int f, GArray *read)
 }
 
 /*
+ * The call_rcu() rows of column @f: the median of its rounds, which are
+ * kept for the paired ratios, in ms (all ran) and ns (per enqueue).
+ */
+static void record_calls(int f, GArray *calls)
+{
+    int rounds = calls->len / CALL_FIGURES;
+    g_autofree double *v = g_new(double, MAX(rounds, 1));
+
+    for (int k = 0; rounds && k < CALL_FIGURES; k++) {
+        Row *row = call_rows[k / 2][k % 2];
+        double scale = k % 2 ? 1 : 1e-6;
+
+        for (int r = 0; r < rounds; r++) {
+            v[r] = g_array_index(calls, double, r * CALL_FIGURES + k) * scale;
+        }
+        row->rounds[f] = g_array_new(false, false, sizeof(double));
+        g_array_append_vals(row->rounds[f], v, rounds);
+        row->v[f] = bench_percentile_double(v, rounds, 50);
+    }
+}
+
+/*
  * The read-side and idle rows, every column of a round in a fresh
  * process, as the QEMU columns must be, in an order that rotates from
  * round to round.  First params.read_rounds rounds of the read side,
  * params.read_ms / read_rounds per thread count each: a read-side row
  * is the median of its column's rounds, its paired ratios the medians
- * of the per-round ratios.  Then params.rounds rounds of the idle rows,
+ * of the per-round ratios.  Then params.repeat rounds of the call_rcu()
+ * rows, one run of each, likewise.  Then params.rounds rounds of the
+ * idle rows,
  * params.idle_samples / rounds samples of each idle figure
  * (params.sync_samples / rounds of the idle synchronize_rcu()): an idle
  * row comes from all of its column's samples together.
@@ -2168,26 +2221,35 @@ static bool run_rounds(bool fences_column)
     for (int f = 0; f < FL_COUNT; f++) {
         round_samples_init(&out[f]);
     }
-    fprintf(stderr, "qemu-rcu-bench: read side, %d round(s), then idle "
-            "rows, %d round(s), over every column...\n", params.read_rounds,
-            params.rounds);
+    fprintf(stderr, "qemu-rcu-bench: read side, %d round(s), call_rcu(), "
+            "%d, idle rows, %d, over every column...\n", params.read_rounds,
+            params.repeat, params.rounds);
     for (int r = 0; r < params.read_rounds; r++) {
         for (int k = 0; k < n; k++) {
             const RoundColumn *col = &c[(k + r) % n];
 
-            ok &= run_round_child(col, true, read_ms, 0, &out[col->into]);
+            ok &= run_round_child(col, ROUND_READ, read_ms, 0,
+                                  &out[col->into]);
+        }
+    }
+    for (int r = 0; r < params.repeat; r++) {
+        for (int k = 0; k < n; k++) {
+            const RoundColumn *col = &c[(k + r) % n];
+
+            ok &= run_round_child(col, ROUND_CALLS, 0, 0, &out[col->into]);
         }
     }
     for (int r = 0; r < params.rounds; r++) {
         for (int k = 0; k < n; k++) {
             const RoundColumn *col = &c[(k + r) % n];
 
-            ok &= run_round_child(col, false, 0, per_round,
+            ok &= run_round_child(col, ROUND_IDLE, 0, per_round,
                                   &out[col->into]);
         }
     }
     for (int f = 0; f < FL_COUNT; f++) {
         record_read_side(f, out[f].read);
+        record_calls(f, out[f].calls);
         for (int i = 0; i < IDLE_FIGURES; i++) {
             if (out[f].idle[i]->len) {
                 record(idle_rows[i][0], idle_rows[i][1], f, out[f].idle[i],
@@ -2228,7 +2290,9 @@ int main(int argc, char **argv)
         { "callbacks", 'n', 0, G_OPTION_ARG_INT, &params.callbacks,
           "Callbacks per throughput run (1000000; quick 100000)", "N" },
         { "repeat", 0, 0, G_OPTION_ARG_INT, &params.repeat,
-          "Throughput runs, the median is reported (5; quick 1)", "N" },
+          "call_rcu() throughput: rounds alternating between the "
+          "columns, one run each; the median is reported (5; quick 1)",
+          "N" },
         { "latency-samples", 0, 0, G_OPTION_ARG_INT,
           &params.latency_samples,
           "Samples of drain latency with the stuck reader (500; quick 10)",
@@ -2271,8 +2335,9 @@ int main(int argc, char **argv)
           "SCENARIO" },
         { "round-samples", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING,
           &params.round_samples,
-          "Internal: measure one round of the read side (read) or of the "
-          "idle rows (idle), print it", "KIND" },
+          "Internal: measure one round of the read side (read), of the "
+          "call_rcu() rows (calls) or of the idle rows (idle), print it",
+          "KIND" },
         { "json-run", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
           &params.json_run_file, "Internal: write this run's JSON object",
           "FILE" },
@@ -2336,6 +2401,7 @@ int main(int argc, char **argv)
         }
     }
     if (params.round_samples) {
+        RoundKind kind = ROUND_READ;
         int f = 0;
 
         while (f < FL_COUNT && !flavours[f]) {
@@ -2346,14 +2412,16 @@ int main(int argc, char **argv)
                     "column (--only)\n");
             return 2;
         }
-        if (strcmp(params.round_samples, "read") &&
-            strcmp(params.round_samples, "idle")) {
-            fprintf(stderr, "qemu-rcu-bench: --round-samples wants read or "
-                    "idle\n");
+        while (kind <= ROUND_IDLE &&
+               strcmp(params.round_samples, round_kinds[kind])) {
+            kind++;
+        }
+        if (kind > ROUND_IDLE) {
+            fprintf(stderr, "qemu-rcu-bench: --round-samples wants read, "
+                    "calls or idle\n");
             return 2;
         }
-        print_round_samples(flavours[f],
-                            !strcmp(params.round_samples, "read"));
+        print_round_samples(flavours[f], kind);
         return 0;
     }
     fences_column = params.both_modes && !params.json_run_file &&
