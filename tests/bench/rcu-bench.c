@@ -1979,9 +1979,13 @@ typedef struct RoundColumn {
     int into;
 } RoundColumn;
 
-/* The rounds' columns, in the order of the table's first round. */
+/*
+ * The rounds' columns, in the order of the table's first round, into
+ * @c (FL_COUNT entries: an anchor given twice fills its column once).
+ */
 static int round_columns(bool fences_column, RoundColumn *c)
 {
+    bool taken[FL_COUNT] = { false };
     int n = 0;
 
     for (int f = 0; f < FL_COUNT; f++) {
@@ -1996,7 +2000,10 @@ static int round_columns(bool fences_column, RoundColumn *c)
         const char *path;
         int into = anchor_column(params.anchors[i], &path);
 
-        c[n++] = (RoundColumn) { path, false, FL_QEMU, into };
+        if (!taken[into]) {
+            taken[into] = true;
+            c[n++] = (RoundColumn) { path, false, FL_QEMU, into };
+        }
     }
     return n;
 }
