@@ -421,9 +421,8 @@ echo "$rounds rounds of $millions million iterations per thread"
 # paired ratios, each the median over the rounds of this run's ratio to
 # a QEMU, or a liburcu, with the same barriers in the same round, against
 # the one of them it compares worst with, and the rounds it was faster
-# in; and the ratio to the best QEMU
-# as Debian builds it (fences), which is what a Debian user switching
-# would compare with.
+# in; and the ratio to the best QEMU as Debian builds it (fences), which
+# is what a Debian user switching would compare with.
 python3 - "$results" <<'PY'
 import statistics
 import sys
