@@ -101,6 +101,24 @@ compile() {
     rm -f "$log"
 }
 
+# compile_rcu_bench DIR HEADERS [CFLAGS...] -- SOURCES...: DIR/qemu-rcu-bench
+# from rcu-bench.c and SOURCES (an rcu.c and its support sources), with
+# directory HEADERS searched before qemu-rcu's include/.  The QEMU anchors
+# and the memory rows' qemu-rcu (build_memory_exe) share this command
+# line, so that their figures stay comparable.
+compile_rcu_bench() {
+    local dir=$1 headers=$2 flags=()
+    shift 2
+    while [ "$1" != -- ]; do
+        flags+=("$1")
+        shift
+    done
+    shift
+    compile "$dir/qemu-rcu-bench" -I"$headers" -I"$repo/include" \
+        "${glib_cflags[@]}" "${flags[@]}" -DURCU_VERSION='"n/a"' \
+        "$here/rcu-bench.c" "$here/bench-qemu-rcu.c" "$@" "${glib_libs[@]}" -lm
+}
+
 # Whether the kernel has MEMBARRIER_CMD_SHARED, which QEMU built with
 # --enable-membarrier needs (it exits at start-up without it).
 membarrier_shared_available() {
@@ -183,10 +201,8 @@ build_anchor() {
         compile "$out/vgpu-unmap" "${inc[@]}" -I"$repo/contrib/vgpu-unmap" \
             -I"$here" "$repo"/contrib/vgpu-unmap/*.c "$here/anchor-ext.c" \
             "$tree/util/rcu.c" "${sup[@]}" "${glib_libs[@]}"
-        compile "$out/qemu-rcu-bench" "${inc[@]}" "${extra[@]}" \
-            -DBENCH_ANCHOR="\"qemu-$name\"" -DURCU_VERSION='"n/a"' \
-            "$here/rcu-bench.c" "$here/bench-qemu-rcu.c" "$tree/util/rcu.c" \
-            "${sup[@]}" "${glib_libs[@]}" -lm ;;
+        compile_rcu_bench "$out" "$stage" "${extra[@]}" \
+            -DBENCH_ANCHOR="\"qemu-$name\"" -- "$tree/util/rcu.c" "${sup[@]}" ;;
     read)
         compile "$out/read-bench" "${inc[@]}" -DREAD_BENCH_QEMU_RCU \
             -DBENCH_ANCHOR "$here/read-bench.c" "$tree/util/rcu.c" "${sup[@]}" \
@@ -221,10 +237,7 @@ build_memory_exe() {
         sup+=("$repo/util/$f")
     done
     mkdir -p "$out"
-    compile "$out/qemu-rcu-bench" -I"$build" -I"$repo/include" \
-        "${glib_cflags[@]}" -DURCU_VERSION='"n/a"' "$here/rcu-bench.c" \
-        "$here/bench-qemu-rcu.c" "$repo/util/rcu.c" "${sup[@]}" \
-        "${glib_libs[@]}" -lm
+    compile_rcu_bench "$out" "$build" -- "$repo/util/rcu.c" "${sup[@]}"
     memory_exe=$out/qemu-rcu-bench
 }
 
