@@ -510,11 +510,10 @@ static uint64_t background_stop(Worker *w)
 /* ------------------------------------------------------------------ */
 /* Measurements. */
 
-static bool sampling_done(int done, int samples, int64_t start)
+static bool sampling_done(int done, int samples, int max_ms, int64_t start)
 {
     return done >= samples ||
-           (done >= 3 &&
-            bench_now_ns() - start > (int64_t)params.max_ms * 1000000);
+           (done >= 3 && bench_now_ns() - start > (int64_t)max_ms * 1000000);
 }
 
 /*
@@ -572,13 +571,13 @@ static double measure_read_side(const BenchFlavour *fl, int nthreads,
 
 /* @reader: the kickable reader to wait for before each sample, or NULL */
 /* Each sample times @batch back-to-back calls of @op. */
-static GArray *sample_op(void (*op)(void), int samples, int batch,
-                         Worker *reader)
+static GArray *sample_op(void (*op)(void), int samples, int max_ms,
+                         int batch, Worker *reader)
 {
     GArray *s = g_array_new(false, false, sizeof(int64_t));
     int64_t start = bench_now_ns();
 
-    for (int i = 0; !sampling_done(i, samples, start); i++) {
+    for (int i = 0; !sampling_done(i, samples, max_ms, start); i++) {
         int64_t t0;
 
         wait_inside(reader);
@@ -602,7 +601,7 @@ static GArray *sample_op(void (*op)(void), int samples, int batch,
 
 /* Time from call_rcu to the callback having run, one at a time. */
 static GArray *sample_callback_latency(const BenchFlavour *fl, int samples,
-                                       int gap_us, Worker *reader)
+                                       int max_ms, int gap_us, Worker *reader)
 {
     GArray *s = g_array_new(false, false, sizeof(int64_t));
     void *cbs = fl->alloc_callbacks(samples);
@@ -610,7 +609,7 @@ static GArray *sample_callback_latency(const BenchFlavour *fl, int samples,
     BenchCounter done;
 
     bench_counter_init(&done);
-    for (int i = 0; !sampling_done(i, samples, start); i++) {
+    for (int i = 0; !sampling_done(i, samples, max_ms, start); i++) {
         int64_t t0;
 
         g_usleep(gap_us);
@@ -633,7 +632,8 @@ static GArray *sample_callback_latency(const BenchFlavour *fl, int samples,
  * wait for: with nothing queued qemu-rcu's drain returns at once.
  */
 static GArray *sample_barrier_latency(const BenchFlavour *fl, int samples,
-                                      int gap_us, Worker *reader, bool queued)
+                                      int max_ms, int gap_us, Worker *reader,
+                                      bool queued)
 {
     GArray *s = g_array_new(false, false, sizeof(int64_t));
     void *cbs = queued ? fl->alloc_callbacks(samples) : NULL;
@@ -641,7 +641,7 @@ static GArray *sample_barrier_latency(const BenchFlavour *fl, int samples,
     BenchCounter done;
 
     bench_counter_init(&done);
-    for (int i = 0; !sampling_done(i, samples, start); i++) {
+    for (int i = 0; !sampling_done(i, samples, max_ms, start); i++) {
         int64_t t0;
 
         g_usleep(gap_us);
@@ -766,7 +766,8 @@ static void run_busy_reader(Row *med, Row *p99)
                 continue;
             }
             w = background_start(fl, W_SECTION, &stop);
-            part = sample_op(fl->synchronize, per_round, 1, NULL);
+            part = sample_op(fl->synchronize, per_round, params.max_ms, 1,
+                             NULL);
             background_stop(w);
             if (!s[f]) {
                 s[f] = g_array_new(false, false, sizeof(int64_t));
@@ -843,16 +844,19 @@ static void run_call_rcu(void)
 /*
  * Appends @sync_samples of an idle synchronize_rcu() (batches of
  * SYNC_IDLE_BATCH calls) and @samples of each other idle figure of @fl
- * to @out, in ns.
+ * to @out, in ns, each figure capped at @max_ms.
  */
 static void sample_idle(const BenchFlavour *fl, int sync_samples,
-                        int samples, GArray *out[IDLE_FIGURES])
+                        int samples, int max_ms, GArray *out[IDLE_FIGURES])
 {
     GArray *s[IDLE_FIGURES] = {
-        sample_op(fl->synchronize, sync_samples, SYNC_IDLE_BATCH, NULL),
-        sample_callback_latency(fl, samples, params.gap_us, NULL),
-        sample_barrier_latency(fl, samples, params.gap_us, NULL, false),
-        sample_barrier_latency(fl, samples, params.gap_us, NULL, true),
+        sample_op(fl->synchronize, sync_samples, max_ms, SYNC_IDLE_BATCH,
+                  NULL),
+        sample_callback_latency(fl, samples, max_ms, params.gap_us, NULL),
+        sample_barrier_latency(fl, samples, max_ms, params.gap_us, NULL,
+                               false),
+        sample_barrier_latency(fl, samples, max_ms, params.gap_us, NULL,
+                               true),
     };
 
     for (int i = 0; i < IDLE_FIGURES; i++) {
@@ -943,8 +947,8 @@ static void run_forcing(void)
         mark_na(ex_stuck, fl, f, expedited && kickable);
 
         if (expedited) {
-            s = sample_op(fl->synchronize_expedited, params.sync_samples, 1,
-                          NULL);
+            s = sample_op(fl->synchronize_expedited, params.sync_samples,
+                          params.max_ms, 1, NULL);
             record(ex_med, ex_p99, f, s, 1e3);
             g_array_free(s, true);
         }
@@ -953,10 +957,12 @@ static void run_forcing(void)
         }
         w = background_start(fl, W_KICKABLE, &stop);
         if (kick_gp) {
-            s = sample_callback_latency(fl, params.stall_samples, 1000, w);
+            s = sample_callback_latency(fl, params.stall_samples,
+                                        params.max_ms, 1000, w);
             record(cb_med, cb_p99, f, s, 1e6);
             g_array_free(s, true);
-            s = sample_op(fl->synchronize, params.stall_samples, 1, w);
+            s = sample_op(fl->synchronize, params.stall_samples,
+                          params.max_ms, 1, w);
             record(sy_med, NULL, f, s, 1e6);
             g_array_free(s, true);
         }
@@ -966,16 +972,17 @@ static void run_forcing(void)
          * idle rows, so that the p99 is not the largest of 40 (max_ms
          * still caps a column whose drain waits for the reader).
          */
-        s = sample_barrier_latency(fl, params.latency_samples, 1000, w,
-                                   false);
+        s = sample_barrier_latency(fl, params.latency_samples, params.max_ms,
+                                   1000, w, false);
         record(dr_med, NULL, f, s, 1e6);
         g_array_free(s, true);
-        s = sample_barrier_latency(fl, params.latency_samples, 1000, w, true);
+        s = sample_barrier_latency(fl, params.latency_samples, params.max_ms,
+                                   1000, w, true);
         record(dq_med, dq_p99, f, s, 1e6);
         g_array_free(s, true);
         if (expedited) {
-            s = sample_op(fl->synchronize_expedited, params.sync_samples, 1,
-                          w);
+            s = sample_op(fl->synchronize_expedited, params.sync_samples,
+                          params.max_ms, 1, w);
             record(ex_stuck, NULL, f, s, 1e3);
             g_array_free(s, true);
         }
@@ -2108,6 +2115,8 @@ static int slice_share(int n, int k)
 static void print_round_samples(const BenchFlavour *fl, RoundKind kind)
 {
     RoundSamples out;
+    /* --max-ms caps a figure over the round, not each slice of it. */
+    int slice_ms = MAX(params.max_ms / IDLE_SLICES, 1);
     int64_t warm;
 
     if (kind == ROUND_CALLS) {
@@ -2134,13 +2143,11 @@ static void print_round_samples(const BenchFlavour *fl, RoundKind kind)
 
     warm = bench_now_ns() + IDLE_WARM_UP_MS * 1000000LL;
     while (bench_now_ns() < warm) {
-        sample_idle(fl, 1, 1, out.idle);
+        sample_idle(fl, 1, 1, params.max_ms, out.idle);
     }
     for (int i = 0; i < IDLE_FIGURES; i++) {
         g_array_set_size(out.idle[i], 0);
     }
-    /* --max-ms caps a figure over the round, not each slice of it. */
-    params.max_ms = MAX(params.max_ms / IDLE_SLICES, 1);
     for (int k = 0; k < IDLE_SLICES; k++) {
         int sync = slice_share(params.sync_samples, k);
         int samples = slice_share(params.idle_samples, k);
@@ -2149,7 +2156,7 @@ static void print_round_samples(const BenchFlavour *fl, RoundKind kind)
         for (int i = 0; i < SYNC_IDLE_BATCH; i++) {
             fl->synchronize();
         }
-        sample_idle(fl, sync, samples, out.idle);
+        sample_idle(fl, sync, samples, slice_ms, out.idle);
     }
     for (int i = 0; i < IDLE_FIGURES; i++) {
         GArray *s = out.idle[i];
@@ -2163,44 +2170,46 @@ static void print_round_samples(const BenchFlavour *fl, RoundKind kind)
 }
 
 /*
- * Each read-side row of column @f: the median of its rounds, which are
- * kept for the paired ratios.
+ * Column @f of @rows, from @samples, @figures per round (a round's
+ * figure @k for @rows[@k], times @scale[@k], or 1 if @scale is NULL):
+ * the median of its rounds, which are kept for the paired ratios.
  */
-static void record_read_side(int f, GArray *read)
+static void record_rounds(int f, GArray *samples, int figures, Row **rows,
+                          const double *scale)
 {
-    int rounds = read->len / params.threads;
+    int rounds = samples->len / figures;
     g_autofree double *v = g_new(double, MAX(rounds, 1));
 
-    for (int t = 0; rounds && t < params.threads; t++) {
+    for (int k = 0; rounds && k < figures; k++) {
         for (int r = 0; r < rounds; r++) {
-            v[r] = g_array_index(read, double, r * params.threads + t);
+            v[r] = g_array_index(samples, double, r * figures + k) *
+                   (scale ? scale[k] : 1);
         }
-        read_rows[t]->rounds[f] = g_array_new(false, false, sizeof(double));
-        g_array_append_vals(read_rows[t]->rounds[f], v, rounds);
-        read_rows[t]->v[f] = bench_percentile_double(v, rounds, 50);
+        rows[k]->rounds[f] = g_array_new(false, false, sizeof(double));
+        g_array_append_vals(rows[k]->rounds[f], v, rounds);
+        rows[k]->v[f] = bench_percentile_double(v, rounds, 50);
     }
 }
 
 /*
- * The call_rcu() rows of column @f: the median of its rounds, which are
- * kept for the paired ratios, in ms (all ran) and ns (per enqueue).
+ * @rounds rounds of @kind over the @n columns @c, in an order that
+ * rotates from round to round, into @out (indexed by column).
  */
-static void record_calls(int f, GArray *calls)
+static bool run_rotating_rounds(const RoundColumn *c, int n, int rounds,
+                                RoundKind kind, int read_ms, int samples,
+                                RoundSamples *out)
 {
-    int rounds = calls->len / CALL_FIGURES;
-    g_autofree double *v = g_new(double, MAX(rounds, 1));
+    bool ok = true;
 
-    for (int k = 0; rounds && k < CALL_FIGURES; k++) {
-        Row *row = call_rows[k / 2][k % 2];
-        double scale = k % 2 ? 1 : 1e-6;
+    for (int r = 0; r < rounds; r++) {
+        for (int k = 0; k < n; k++) {
+            const RoundColumn *col = &c[(k + r) % n];
 
-        for (int r = 0; r < rounds; r++) {
-            v[r] = g_array_index(calls, double, r * CALL_FIGURES + k) * scale;
+            ok &= run_round_child(col, kind, read_ms, samples,
+                                  &out[col->into]);
         }
-        row->rounds[f] = g_array_new(false, false, sizeof(double));
-        g_array_append_vals(row->rounds[f], v, rounds);
-        row->v[f] = bench_percentile_double(v, rounds, 50);
     }
+    return ok;
 }
 
 /*
@@ -2223,6 +2232,11 @@ static bool run_rounds(bool fences_column)
     RoundColumn c[FL_COUNT];
     int n = round_columns(fences_column, c);
     RoundSamples out[FL_COUNT];
+    Row *calls[CALL_FIGURES] = {
+        call_rows[0][0], call_rows[0][1], call_rows[1][0], call_rows[1][1],
+    };
+    /* A calls round prints ns; the rows are in ms (all ran) and ns. */
+    static const double calls_scale[CALL_FIGURES] = { 1e-6, 1, 1e-6, 1 };
     bool ok = true;
 
     for (int f = 0; f < FL_COUNT; f++) {
@@ -2231,32 +2245,14 @@ static bool run_rounds(bool fences_column)
     fprintf(stderr, "qemu-rcu-bench: read side, %d round(s), call_rcu(), "
             "%d, idle rows, %d, over every column...\n", params.read_rounds,
             params.repeat, params.rounds);
-    for (int r = 0; r < params.read_rounds; r++) {
-        for (int k = 0; k < n; k++) {
-            const RoundColumn *col = &c[(k + r) % n];
-
-            ok &= run_round_child(col, ROUND_READ, read_ms, 0,
-                                  &out[col->into]);
-        }
-    }
-    for (int r = 0; r < params.repeat; r++) {
-        for (int k = 0; k < n; k++) {
-            const RoundColumn *col = &c[(k + r) % n];
-
-            ok &= run_round_child(col, ROUND_CALLS, 0, 0, &out[col->into]);
-        }
-    }
-    for (int r = 0; r < params.rounds; r++) {
-        for (int k = 0; k < n; k++) {
-            const RoundColumn *col = &c[(k + r) % n];
-
-            ok &= run_round_child(col, ROUND_IDLE, 0, per_round,
-                                  &out[col->into]);
-        }
-    }
+    ok &= run_rotating_rounds(c, n, params.read_rounds, ROUND_READ, read_ms,
+                              0, out);
+    ok &= run_rotating_rounds(c, n, params.repeat, ROUND_CALLS, 0, 0, out);
+    ok &= run_rotating_rounds(c, n, params.rounds, ROUND_IDLE, 0, per_round,
+                              out);
     for (int f = 0; f < FL_COUNT; f++) {
-        record_read_side(f, out[f].read);
-        record_calls(f, out[f].calls);
+        record_rounds(f, out[f].read, params.threads, read_rows, NULL);
+        record_rounds(f, out[f].calls, CALL_FIGURES, calls, calls_scale);
         for (int i = 0; i < IDLE_FIGURES; i++) {
             if (out[f].idle[i]->len) {
                 record(idle_rows[i][0], idle_rows[i][1], f, out[f].idle[i],
