@@ -157,7 +157,7 @@ static unsigned long rcu_force_until = RCU_SEQ_START;
  * force_rcu() also forces every grace period until the call_rcu thread
  * has finished one for each callback queued before the call, because
  * that grace period may have to wait behind other writers' ones.  Both
- * count callbacks in the numbering of cbq.enq.
+ * count callbacks in the numbering of rcu_calls_announced().
  */
 static unsigned long rcu_force_cb_until = RCU_SEQ_START;
 static unsigned long rcu_cb_gp_done = RCU_SEQ_START;
@@ -174,23 +174,54 @@ static struct {
 /*
  * The callback queue, a wait-free multi-producer stack that the consumer
  * reverses (docs/design.md, "The callback queue"): a producer announces
- * itself in enq, swaps its node into newest and then points the node's
- * next at the node it displaced.  The call_rcu thread takes the whole
- * stack as its next batch, oldest first, so the callbacks it runs after
- * a grace period are exactly those queued before the grace period
- * started, in the order of the swaps.  Producers write only this cache
- * line and their own node.
+ * itself (in its producer slot, or in enq), swaps its node into newest
+ * and then points the node's next at the node it displaced.  The
+ * call_rcu thread takes the whole stack as its next batch, oldest first,
+ * so the callbacks it runs after a grace period are exactly those queued
+ * before the grace period started, in the order of the swaps.  Producers
+ * write only this cache line, their slot and their own node.
  */
 static struct {
     /* The last node swapped in; its next leads to older ones. */
     struct rcu_head *newest;
-    /* call_rcu1() calls that have announced themselves. */
+    /* call_rcu1() calls announced outside producer slots. */
     unsigned long enq;
-    /* enq at start-up or at the last fork, for the statistics. */
+    /*
+     * rcu_calls_announced() at start-up or at the last fork, for the
+     * statistics.
+     */
     unsigned long enq_base;
 } QEMU_ALIGNED(64) cbq = {
     .enq = RCU_SEQ_START, .enq_base = RCU_SEQ_START,
 };
+
+/*
+ * A registered thread announces its call_rcu1() calls with a plain store
+ * to a slot of its own instead of a read-modify-write of cbq.enq, the
+ * second atomic instruction of every call (docs/design.md, "The callback
+ * queue").  A thread takes a slot when it registers and gives it back
+ * when it unregisters; the count stays with the slot, so that the sum
+ * over all slots and cbq.enq only grows.  Threads beyond the slots, and
+ * calls nested in a signal handler, announce in cbq.enq.
+ */
+#define RCU_PRODUCER_SLOTS 64
+
+typedef struct RcuProducerSlot {
+    /* Calls announced in this slot by all its owners. */
+    unsigned long calls;
+    bool owned;
+    /*
+     * The owner's view for the force_callbacks trigger: calls since it
+     * last saw rcu_consumer.done move.
+     */
+    unsigned long done_seen;
+    unsigned long calls_at_done;
+} QEMU_ALIGNED(64) RcuProducerSlot;
+
+static RcuProducerSlot rcu_producer_slots[RCU_PRODUCER_SLOTS];
+/* Slots ever owned: the sums read no further. */
+static unsigned rcu_producer_slots_used;
+static __thread RcuProducerSlot *rcu_producer_slot;
 
 /*
  * The next of a node swapped in whose link to the older nodes is not
@@ -464,6 +495,29 @@ static void rcu_fork_gate_park(void)
     } while (rcu_load_seqcst(&rcu_fork_gate.closed));
 }
 
+/* Calls announced in producer slots, counted from 0. */
+static unsigned long rcu_slot_calls(void)
+{
+    /* Acquire pairs with the increase in rcu_producer_slot_claim(). */
+    unsigned used = qatomic_load_acquire(&rcu_producer_slots_used);
+    unsigned long sum = 0;
+
+    for (unsigned i = 0; i < used; i++) {
+        sum += qatomic_read(&rcu_producer_slots[i].calls);
+    }
+    return sum;
+}
+
+/*
+ * call_rcu1() calls announced so far, counted from RCU_SEQ_START: the
+ * numbering of rcu_consumer.taken, because every announced call swaps
+ * exactly one node into the queue.  Relaxed loads: see the callers.
+ */
+static unsigned long rcu_calls_announced(void)
+{
+    return qatomic_read(&cbq.enq) + rcu_slot_calls();
+}
+
 /*
  * Nodes reachable from cbq.newest through links already stored; the walk
  * stops at a link in flight, whose node and every older one it misses.
@@ -500,10 +554,16 @@ static void rcu_fork_gate_close(void)
                   "call_rcu1()");
     }
     /*
-     * seq_cst, like the loads below: pairs with the announcement and the
-     * gate load in call_rcu1(), and with rcu_take_begin().
+     * seq_cst, like the loads below: pairs with the announcement in
+     * cbq.enq and the gate load in call_rcu1(), and with
+     * rcu_take_begin().
      */
     qatomic_inc(&rcu_fork_gate.closed);
+    /*
+     * Pairs with the smp_mb_placeholder() between a slot's announcement
+     * and the gate load in call_rcu1().
+     */
+    smp_mb_global();
     for (;; rcu_backoff(&round)) {
         unsigned long parked, taken, linked;
 
@@ -514,11 +574,13 @@ static void rcu_fork_gate_close(void)
         taken = rcu_load_seqcst(&rcu_consumer.taken);
         linked = rcu_queue_length();
         /*
-         * enq last: a producer counted in none of the others was
-         * announced before this load, so the sum falls short while any
+         * The announcements last, after a full barrier, as the loads
+         * above are seq_cst: a producer counted in none of the others was
+         * announced before these loads, so the sum falls short while any
          * producer is between its announcement and its link.
          */
-        if (parked + taken + linked == rcu_load_seqcst(&cbq.enq)) {
+        smp_mb();
+        if (parked + taken + linked == rcu_calls_announced()) {
             return;
         }
     }
@@ -619,7 +681,7 @@ static bool rcu_gp_ongoing(struct rcu_reader_data *reader)
 /* QEMU's rcu_call_count: callbacks queued and still waiting for a GP. */
 static unsigned long rcu_call_count(void)
 {
-    return qatomic_read(&cbq.enq) - qatomic_read(&rcu_consumer.done);
+    return rcu_calls_announced() - qatomic_read(&rcu_consumer.done);
 }
 
 /*
@@ -1334,7 +1396,7 @@ void force_rcu(void)
 {
     rcu_advance_to(&rcu_force_until, get_state_synchronize_rcu());
     /* The caller's own call_rcu1() is ordered before this load. */
-    rcu_advance_to(&rcu_force_cb_until, qatomic_read(&cbq.enq));
+    rcu_advance_to(&rcu_force_cb_until, rcu_calls_announced());
     rcu_request_force();
 }
 
@@ -1381,26 +1443,61 @@ void cond_synchronize_rcu(unsigned long cookie)
     }
 }
 
+/*
+ * Announces a call in the caller's slot and returns how many calls it
+ * made since it last saw a grace period end for callbacks.  Only the
+ * owner writes the slot, and never from a nested call, so plain
+ * read-modify-write sequences are enough.
+ */
+static unsigned long rcu_announce_in_slot(RcuProducerSlot *slot)
+{
+    unsigned long calls = slot->calls + 1;
+    unsigned long done = qatomic_read(&rcu_consumer.done);
+
+    qatomic_set(&slot->calls, calls);
+    if (done != slot->done_seen) {
+        slot->done_seen = done;
+        slot->calls_at_done = calls - 1;
+    }
+    return calls - slot->calls_at_done;
+}
+
 void call_rcu1(struct rcu_head *node, RCUCBFunc *func)
 {
+    RcuProducerSlot *slot = rcu_enqueue_depth ? NULL : rcu_producer_slot;
     struct rcu_head *prev;
     unsigned long pending;
+    bool gate_closed;
 
     node->func = func;
     node->next = &rcu_link_pending;
     rcu_enqueue_depth++;
     /*
-     * Announce, then look at the fork gate: a seq_cst read-modify-write
-     * and a seq_cst load, pairing with the increment and the loads in
-     * rcu_fork_gate_close(), so that either this call sees the gate
-     * closed or the forker counts it and waits for its link.  A call
-     * nested in a signal handler must not wait for a forker that waits
-     * for the call it interrupted.
+     * A signal handler that interrupts the slot's update below sees the
+     * depth and announces in cbq.enq; the exchange, a compiler barrier
+     * too, keeps the decrement after the update.
      */
-    pending = qatomic_fetch_inc(&cbq.enq) + 1 -
-              qatomic_read(&rcu_consumer.done);
-    if (unlikely(rcu_load_seqcst(&rcu_fork_gate.closed)) &&
-        rcu_enqueue_depth == 1) {
+    signal_barrier();
+    /*
+     * Announce, then look at the fork gate, so that either this call sees
+     * the gate closed or the forker counts it and waits for its link.  In
+     * a slot: a plain store, then the gate load after
+     * smp_mb_placeholder(), which pairs with the smp_mb_global() in
+     * rcu_fork_gate_close().  In cbq.enq: a seq_cst read-modify-write and
+     * a seq_cst load, pairing with the increment and the loads there.
+     * A call nested in a signal handler must not wait for a forker that
+     * waits for the call it interrupted.
+     */
+    if (likely(slot)) {
+        pending = rcu_announce_in_slot(slot);
+        smp_mb_placeholder();
+        gate_closed = qatomic_read(&rcu_fork_gate.closed);
+    } else {
+        pending = qatomic_fetch_inc(&cbq.enq) + 1 + rcu_slot_calls() -
+                  qatomic_read(&rcu_consumer.done);
+        gate_closed = rcu_load_seqcst(&rcu_fork_gate.closed);
+    }
+    if (unlikely(gate_closed) && rcu_enqueue_depth == 1) {
         rcu_fork_gate_park();
     }
     /*
@@ -1769,7 +1866,7 @@ void drain_call_rcu(void)
      * Relaxed: coherence alone makes it count every call_rcu1() that
      * returned before this call.
      */
-    drainer.target = qatomic_read(&cbq.enq);
+    drainer.target = rcu_calls_announced();
     /* As Linux's rcu_barrier(): no grace period, no kick. */
     if (rcu_callbacks_ran_up_to(drainer.target)) {
         return;
@@ -1862,6 +1959,58 @@ static void rcu_thread_exit_notify(Notifier *n, void *unused)
     }
 }
 
+/*
+ * Lock-free, so that registration never waits for a thread that holds
+ * a slot; a thread that finds none announces in cbq.enq.
+ */
+static void rcu_producer_slot_claim(void)
+{
+    for (unsigned i = 0; i < RCU_PRODUCER_SLOTS; i++) {
+        RcuProducerSlot *slot = &rcu_producer_slots[i];
+        unsigned used;
+
+        /*
+         * seq_cst, hence an acquire: pairs with the store-release in
+         * rcu_producer_slot_release(), so the count goes on from the
+         * last owner's.
+         */
+        if (qatomic_read(&slot->owned) ||
+            qatomic_cmpxchg(&slot->owned, false, true)) {
+            continue;
+        }
+        used = qatomic_read(&rcu_producer_slots_used);
+        while (used <= i) {
+            /* seq_cst, hence a release: pairs with rcu_slot_calls(). */
+            unsigned seen = qatomic_cmpxchg(&rcu_producer_slots_used, used,
+                                            i + 1);
+            if (seen == used) {
+                break;
+            }
+            used = seen;
+        }
+        slot->done_seen = qatomic_read(&rcu_consumer.done);
+        slot->calls_at_done = slot->calls;
+        /* A signal handler's call_rcu1() uses the slot from here on. */
+        signal_barrier();
+        rcu_producer_slot = slot;
+        return;
+    }
+}
+
+static void rcu_producer_slot_release(void)
+{
+    RcuProducerSlot *slot = rcu_producer_slot;
+
+    if (!slot) {
+        return;
+    }
+    rcu_producer_slot = NULL;
+    /* A signal handler's call_rcu1() no longer touches the slot. */
+    signal_barrier();
+    /* Release: pairs with the cmpxchg in rcu_producer_slot_claim(). */
+    qatomic_store_release(&slot->owned, false);
+}
+
 bool rcu_thread_is_online(void)
 {
     struct rcu_reader_data *self = get_ptr_rcu_reader();
@@ -1890,6 +2039,7 @@ void rcu_register_thread(void)
     QLIST_INSERT_HEAD(&registry, self, node);
     self->registered = true;
     qemu_mutex_unlock(&rcu_registry_lock);
+    rcu_producer_slot_claim();
     rcu_set_online(self, true);
 }
 
@@ -1899,6 +2049,7 @@ void rcu_unregister_thread(void)
         rcu_registered_self("rcu_unregister_thread");
 
     rcu_set_online(self, false);
+    rcu_producer_slot_release();
     qemu_mutex_lock(&rcu_registry_lock);
     QLIST_REMOVE(self, node);
     self->registered = false;
@@ -1964,7 +2115,7 @@ void rcu_get_stats_sized(RcuStats *s, size_t size)
         .expedited_grace_periods = stat64_get(&stats.expedited_grace_periods),
         .force_rcu_notifier_calls =
             stat64_get(&stats.force_rcu_notifier_calls),
-        .callbacks_queued = qatomic_read(&cbq.enq) - cbq.enq_base,
+        .callbacks_queued = rcu_calls_announced() - cbq.enq_base,
         .callbacks_run = stat64_get(&stats.callbacks_run),
         .malloc_trims = stat64_get(&stats.malloc_trims),
         .membarriers_skipped = stat64_get(&stats.membarriers_skipped),
@@ -2027,8 +2178,9 @@ void rcu_test_skip_sequences(unsigned long n)
     assert(n % 2 == 0);
     /* The caller has drained: every counter has caught up with enq. */
     qemu_mutex_lock(&rcu_sync_lock);
-    assert(cbq.enq == rcu_consumer.taken && cbq.enq == rcu_consumer.done &&
-           cbq.enq == rcu_consumer.ran);
+    assert(rcu_calls_announced() == rcu_consumer.taken &&
+           rcu_calls_announced() == rcu_consumer.done &&
+           rcu_calls_announced() == rcu_consumer.ran);
     qatomic_set(&cbq.enq, cbq.enq + n);
     cbq.enq_base += n;
     qatomic_set(&rcu_consumer.taken, rcu_consumer.taken + n);
@@ -2148,7 +2300,7 @@ static void rcu_atfork_parent(void)
  */
 static unsigned long rcu_child_requeue_batch(bool forker_runs_batch)
 {
-    unsigned long count;
+    unsigned long count, announced = rcu_calls_announced();
 
     if (!forker_runs_batch && rcu_batch.head) {
         struct rcu_head **oldest = &cbq.newest;
@@ -2171,13 +2323,13 @@ static unsigned long rcu_child_requeue_batch(bool forker_runs_batch)
      * Producers parked at the gate exist only in the parent: their
      * announcements are dropped here.
      */
-    rcu_consumer.taken = cbq.enq - count;
-    rcu_consumer.done = cbq.enq - count;
-    rcu_consumer.ran = cbq.enq - count;
+    rcu_consumer.taken = announced - count;
+    rcu_consumer.done = announced - count;
+    rcu_consumer.ran = announced - count;
     rcu_consumer.taking = false;
     rcu_fork_gate.closed = 0;
     rcu_fork_gate.parked = 0;
-    cbq.enq_base = cbq.enq - count;
+    cbq.enq_base = announced - count;
     return count;
 }
 
@@ -2213,6 +2365,11 @@ static void rcu_atfork_child(void)
     }
 
     QLIST_INIT(&registry);
+    /* Their owners exist only in the parent; the counts stay. */
+    for (unsigned i = 0; i < rcu_producer_slots_used; i++) {
+        rcu_producer_slots[i].owned = false;
+    }
+    rcu_producer_slot = NULL;
     self->registered = false;
     self->offline = true;
     self->waiting = 0;

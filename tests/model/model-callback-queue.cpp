@@ -2,20 +2,28 @@
 /* Copyright (c) 2026 The qemu-rcu authors */
 /*
  * Model 3: the wait-free call_rcu1() queue and its fork gate, against
- * the call_rcu thread taking batches and a thread that forks twice.
+ * the call_rcu thread taking batches and a thread that forks twice,
+ * with and without membarrier (see model.h for how membarrier is
+ * modelled).
  *
  * The queue is a stack that the consumer reverses: cbq.newest is the
  * last node exchanged in, and each node's next leads to the one before
  * it, or is &link_pending while its producer has not stored it yet.
  *
- * Producer, call_rcu1(): stores func and next = &link_pending; announces
- * itself with a seq_cst increment of cbq.enq; then loads the fork gate
- * (seq_cst): if a fork is being prepared it parks -- increments the
- * parked count, waits for the gate to open, decrements the count and
- * looks at the gate again, all seq_cst -- until it finds the gate open.
- * Then it exchanges its node into cbq.newest (seq_cst), stores the node
- * it got back into its node's next (release), and sets
- * rcu_call_ready_event if the queue was empty.
+ * Producer, call_rcu1(): stores func and next = &link_pending, then
+ * announces itself and loads the fork gate.  Producer 0 is a registered
+ * thread with a producer slot, which it claims when it starts
+ * (rcu_producer_slot_claim(): a seq_cst compare-and-swap of
+ * rcu_producer_slots_used): it announces with a relaxed store of its
+ * slot's calls + 1, then smp_mb_placeholder(), then a relaxed load of
+ * the gate.  Producer 1 has no slot: it announces with a seq_cst
+ * increment of cbq.enq and loads the gate with seq_cst.  If a fork is
+ * being prepared the producer parks -- increments the parked count,
+ * waits for the gate to open, decrements the count and looks at the
+ * gate again, all seq_cst -- until it finds the gate open.  Then it
+ * exchanges its node into cbq.newest (seq_cst), stores the node it got
+ * back into its node's next (release), and sets rcu_call_ready_event if
+ * the queue was empty.
  *
  * Consumer, call_rcu_thread(): rcu_take_batch() returns nothing if
  * cbq.newest is NULL; otherwise rcu_take_begin() stores taking = 1
@@ -27,8 +35,10 @@
  * it looks once more (rcu_spin_for_callbacks()), resets the event,
  * takes again, and only then waits.
  *
- * After its calls, each producer drains, drain_call_rcu(): it loads
- * cbq.enq (relaxed) as its target and returns at once if
+ * After its calls, each producer drains, drain_call_rcu(): it takes
+ * rcu_calls_announced() as its target, cbq.enq plus the calls of every
+ * slot claimed (a load-acquire of rcu_producer_slots_used, relaxed
+ * loads of the counts), and returns at once if
  * rcu_callbacks_ran_up_to() finds rcu_consumer.ran at or past it
  * (load-acquire).  Otherwise it takes rcu_drain_lock, checks again and,
  * if the target is still ahead, puts itself on rcu_drainers; after the
@@ -41,19 +51,47 @@
  * its node, which its producer reads once the drain has returned.
  *
  * Forker, rcu_fork_gate_close() in fork()'s prepare handler: increments
- * the gate (seq_cst); then, until the counts add up, waits while taking
- * is set, loads parked and taken, counts the nodes reachable from
- * cbq.newest through stored links (load-acquire of cbq.newest, relaxed
- * links, stopping at a link in flight) and loads cbq.enq last, all
- * seq_cst: done when parked + taken + linked == enq, modulo 2^64.  The
- * parent handler decrements the gate.  Between the two, where fork()
- * copies the address space, the model plays the child: it walks the
- * inherited queue from cbq.newest and checks that no link is missing.
+ * the gate (seq_cst) and executes smp_mb_global(); then, until the
+ * counts add up, waits while taking is set, loads parked and taken
+ * (seq_cst), counts the nodes reachable from cbq.newest through stored
+ * links (load-acquire of cbq.newest, relaxed links, stopping at a link
+ * in flight), and last, after smp_mb(), sums the announcements as the
+ * drain does: done when parked + taken + linked == announced, modulo
+ * 2^64.  The parent handler decrements the gate.  Between the two,
+ * where fork() copies the address space, the model plays the child: it
+ * walks the inherited queue from cbq.newest and checks that no link is
+ * missing.
  *
- * The counters start three short of their wrap-around, as util/rcu.c's
- * do, so the modular sum is exercised.  Two producers queue two
- * callbacks each; the forker forks twice, so a producer parked by the
- * first fork can leave the gate while the second is being prepared.
+ * Producer 0's announcement and gate load, against the forker's
+ * increment and sum, is a store-buffering handshake.  With membarrier,
+ * smp_mb_placeholder() is nothing and the forker's smp_mb_global() puts
+ * a full barrier in producer 0 wherever it is: producer 0 calls
+ * mb.point() between any two of its shared accesses (those inside
+ * qemu_event_set() and rcu_drain_lock's lock and unlock excepted), also
+ * while it waits at the gate or for its drain, and mb.leave() when it
+ * ends.  With fences, both are smp_mb().  Producer 1 and the call_rcu
+ * thread pair with the forker through seq_cst accesses alone; the model
+ * gives them no membarrier barrier, which only takes away orderings
+ * they would have.
+ *
+ * Producer 1's seq_cst increment of cbq.enq pairs with the forker's
+ * smp_mb() and relaxed load of cbq.enq: by C++11 ([atomics.order] p4) a
+ * load after a seq_cst fence observes the last seq_cst modification
+ * that precedes the fence in the total order S, or a later one.  Relacy
+ * does not implement that rule: its seq_cst fences synchronize only
+ * with other seq_cst fences, and it finds the forker reading an older
+ * cbq.enq at once.  The model loads cbq.enq in the forker with seq_cst,
+ * which Relacy implements.  That load also observes increments made
+ * between the barrier and the load, by producers that will find the
+ * gate closed and that no count loaded before the barrier includes: the
+ * sum is short and the forker tries again, where util/rcu.c may return
+ * at once, which is right too.
+ *
+ * cbq.enq and the other counters start three short of their
+ * wrap-around, as util/rcu.c's do, and the slot counts from 0, so the
+ * modular sum is exercised.  Each producer queues two callbacks; the
+ * forker forks twice, so a producer parked by the first fork can leave
+ * the gate while the second is being prepared.
  *
  * Properties, checked on ghost state that the model's threads update in
  * the same step as the atomic operation it describes:
@@ -101,15 +139,16 @@
  *  MODEL_BUG_GATE_BEFORE_ANNOUNCE  a producer waits for the gate to be
  *                                  open, then announces itself
  *                                  (check-then-act)
- *  MODEL_BUG_ENQ_FIRST             the forker loads cbq.enq before the
- *                                  other counts and the walk
+ *  MODEL_BUG_ENQ_FIRST             the forker sums the announcements
+ *                                  before the other counts and the walk
  *  MODEL_BUG_NO_TAKING             the consumer checks the gate but does
  *                                  not announce taking
  *  MODEL_BUG_PARK_NO_RECHECK       a parked producer goes on as soon as
  *                                  it sees the gate open, without
  *                                  looking again after leaving the
  *                                  parked count
- *  MODEL_BUG_GATE_LOAD_ACQUIRE     the producer's gate load is an
+ *  MODEL_BUG_GATE_LOAD_ACQUIRE     producer 1's gate load after its
+ *                                  announcement in cbq.enq is an
  *                                  acquire, not seq_cst
  *  MODEL_BUG_EXCHANGE_ACQUIRE      the producer's exchange is only an
  *                                  acquire: it publishes nothing
@@ -132,6 +171,14 @@
  *                                  drainer on the list, reached or not
  *  MODEL_BUG_SET_BEFORE_UNLINK     the call_rcu thread sets a drainer's
  *                                  event before unlinking it
+ *  MODEL_BUG_SLOT_NO_BARRIER       producer 0 loads the gate right after
+ *                                  its slot's announcement, without
+ *                                  smp_mb_placeholder() (with
+ *                                  membarrier, that is what it does
+ *                                  anyway)
+ *  MODEL_BUG_FORK_LOCAL_BARRIER    the forker executes smp_mb() instead
+ *                                  of smp_mb_global() (with fences, that
+ *                                  is what it does anyway)
  */
 #include "model.h"
 
@@ -144,6 +191,10 @@
 #define CB_FUNC   0x5ca1ab1e
 /* util/rcu.c starts its sequence counters close to their wrap-around. */
 #define SEQ_START ((unsigned long)-3)
+/* The producer with a slot; the other announces in cbq.enq. */
+#define SLOT_PRODUCER 0
+/* Its index among the membarrier's readers. */
+#define SLOT_READER   0
 
 struct ModelCb {
     rl::atomic<ModelCb *> next;
@@ -159,10 +210,16 @@ struct ModelDrainer {
     rl::var<ModelDrainer *> next;
 };
 
-struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
+template<bool Membarrier>
+struct CallbackQueue
+    : rl::test_suite<CallbackQueue<Membarrier>, PRODUCERS + 2> {
+    ModelMembarrier mb;
     /* cbq */
     rl::atomic<ModelCb *> newest;
     rl::atomic<unsigned long> enq;
+    /* rcu_producer_slots[0].calls, rcu_producer_slots_used */
+    rl::atomic<unsigned long> slot_calls;
+    rl::atomic<unsigned> slots_used;
     /* rcu_consumer */
     rl::atomic<unsigned long> taken;
     rl::atomic<unsigned long> ran;
@@ -198,8 +255,11 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
 
     void before()
     {
+        mb.init(Membarrier, 1);
         newest($) = NULL;
         enq($) = SEQ_START;
+        slot_calls($) = 0;
+        slots_used($) = 0;
         taken($) = SEQ_START;
         ran($) = SEQ_START;
         taking($) = 0;
@@ -224,7 +284,44 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
         MODEL_CHECK(!forking, "queue untouched during fork");
     }
 
+    /*
+     * A point where producer @p may take the forker's membarrier: only
+     * the producer with a slot counts on it.
+     */
+    void point(int p)
+    {
+        if (p == SLOT_PRODUCER) {
+            mb.point(SLOT_READER);
+        }
+    }
+
+    /*
+     * rcu_calls_announced() in thread @p: relaxed loads, see the callers;
+     * the forker loads cbq.enq with @enq_mo (see rcu_fork_gate_close()).
+     */
+    unsigned long rcu_calls_announced(int p, rl::memory_order enq_mo)
+    {
+        unsigned long sum = enq.load(enq_mo, $);
+
+        point(p);
+        /* Acquire pairs with the compare-and-swap in slot_claim(). */
+        if (qatomic_load_acquire(slots_used)) {
+            point(p);
+            sum += qatomic_read(slot_calls);
+        }
+        return sum;
+    }
+
     /* ---- producer ---- */
+
+    /* rcu_producer_slot_claim(), the first and only claim. */
+    void slot_claim(void)
+    {
+        unsigned used = 0;
+
+        /* seq_cst, hence a release: pairs with rcu_calls_announced(). */
+        slots_used.compare_exchange_strong(used, 1, rl::mo_seq_cst, $);
+    }
 
     bool gate_closed(void)
     {
@@ -241,27 +338,60 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     {
 #ifdef MODEL_BUG_PARK_NO_RECHECK
         parked.fetch_add(1, rl::mo_seq_cst, $);
+        point(p);
         while (gate_closed()) {
+            point(p);
             rl::yield(1, $);
         }
         enqueuing[p] = true;
+        point(p);
         parked.fetch_sub(1, rl::mo_seq_cst, $);
 #else
         do {
             parked.fetch_add(1, rl::mo_seq_cst, $);
+            point(p);
             while (gate_closed()) {
+                point(p);
                 rl::yield(1, $);
             }
+            point(p);
             parked.fetch_sub(1, rl::mo_seq_cst, $);
+            point(p);
         } while (gate_closed());
         enqueuing[p] = true;
 #endif
+        point(p);
     }
 
-    void announce(void)
+    /* The announcement, in the slot or in cbq.enq. */
+    void announce(int p)
     {
-        /* seq_cst: pairs with the gate's increment and the load of enq. */
-        enq.fetch_add(1, rl::mo_seq_cst, $);
+        if (p == SLOT_PRODUCER) {
+            /* rcu_announce_in_slot(): only this thread writes the slot. */
+            unsigned long calls = qatomic_read(slot_calls) + 1;
+
+            point(p);
+            qatomic_set(slot_calls, calls);
+            point(p);
+#ifndef MODEL_BUG_SLOT_NO_BARRIER
+            /* Pairs with the smp_mb_global() in rcu_fork_gate_close(). */
+            mb.placeholder();
+            point(p);
+#endif
+        } else {
+            /* seq_cst: pairs with the gate's increment and the barriers. */
+            enq.fetch_add(1, rl::mo_seq_cst, $);
+        }
+    }
+
+    /* The gate load that follows the announcement. */
+    bool gate_closed_after_announce(int p)
+    {
+        if (p == SLOT_PRODUCER) {
+            /* Relaxed: the barrier between orders it after the store. */
+            return qatomic_read(closed) != 0;
+        }
+        return gate_closed();
     }
 
     void call_rcu1(int p, ModelCb *node)
@@ -269,23 +399,29 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
         ModelCb *prev;
 
         node->func($) = CB_FUNC;
+        point(p);
         /* A plain store in util/rcu.c: the node is not shared yet. */
         node->next.store(&link_pending, rl::mo_relaxed, $);
+        point(p);
 #ifdef MODEL_BUG_GATE_BEFORE_ANNOUNCE
         /* Wait for the gate to open, then announce: no parked count. */
         while (gate_closed()) {
+            point(p);
             rl::yield(1, $);
         }
         enqueuing[p] = true;
-        announce();
+        point(p);
+        announce(p);
 #else
-        announce();
-        if (gate_closed()) {
+        announce(p);
+        if (gate_closed_after_announce(p)) {
+            point(p);
             rcu_fork_gate_park(p);
         } else {
             enqueuing[p] = true;
         }
 #endif
+        point(p);
 #ifdef MODEL_BUG_EXCHANGE_ACQUIRE
         prev = newest.exchange(node, rl::mo_acquire, $);
 #else
@@ -294,13 +430,16 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
 #endif
         touch_queue();
         exchanged[nexchanged++] = (int)(node - cb);
+        point(p);
         /* Release: the consumer rewrites the link after its acquire. */
         node->next.store(prev, rl::mo_release, $);
         touch_queue();
         enqueuing[p] = false;
+        point(p);
         /* The call_rcu thread only sleeps after finding the queue empty. */
         if (!prev) {
             rcu_call_ready_event.set();
+            point(p);
         }
     }
 
@@ -384,9 +523,9 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     }
 
     /*
-     * Every callback whose call_rcu1() returned before @target was loaded
-     * from cbq.enq has run.  Acquire pairs with the store-release in
-     * publish_ran().
+     * Every callback whose call_rcu1() returned before @target was taken
+     * from rcu_calls_announced() has run.  Acquire pairs with the
+     * store-release in publish_ran().
      */
     bool rcu_callbacks_ran_up_to(unsigned long target)
     {
@@ -501,14 +640,17 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     {
         ModelDrainer *d = &drainer[p];
         /* Relaxed: this thread's own announcements are counted anyway. */
-        unsigned long target = enq.load(rl::mo_relaxed, $);
+        unsigned long target = rcu_calls_announced(p, rl::mo_relaxed);
 
+        point(p);
         d->target($) = target;
         if (!rcu_callbacks_ran_up_to(target)) {
             bool queued;
 
+            point(p);
             /* qemu_event_init(): a plain store; the lock publishes it. */
             d->done.value.store(0, rl::mo_relaxed, $);
+            point(p);
             rcu_drain_lock.lock($);
 #ifdef MODEL_BUG_DRAIN_NO_RECHECK
             queued = true;
@@ -521,10 +663,14 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
                 drainers($) = d;
             }
             rcu_drain_lock.unlock($);
-            if (queued) {
-                d->done.wait();
+            point(p);
+            /* qemu_event_wait(), taking membarriers while it sleeps. */
+            while (queued && d->done.value.load(rl::mo_acquire, $) != 1) {
+                point(p);
+                rl::yield(1, $);
             }
         }
+        point(p);
         /* The frame ends and its RcuDrainer with it: the stack is reused. */
         d->target($) = 0;
         d->next($) = NULL;
@@ -558,6 +704,12 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
     {
         /* seq_cst, like the loads below: pairs with call_rcu1()'s. */
         closed.fetch_add(1, rl::mo_seq_cst, $);
+#ifdef MODEL_BUG_FORK_LOCAL_BARRIER
+        smp_mb();
+#else
+        /* Pairs with the slot producer's smp_mb_placeholder(). */
+        mb.global();
+#endif
         for (;; rl::yield(1, $)) {
             unsigned long w, t, r, e;
 
@@ -565,14 +717,21 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
                 continue;
             }
 #ifdef MODEL_BUG_ENQ_FIRST
-            e = enq.load(rl::mo_seq_cst, $);
+            e = rcu_calls_announced(FORKER, rl::mo_seq_cst);
 #endif
             w = parked.load(rl::mo_seq_cst, $);
             t = taken.load(rl::mo_seq_cst, $);
             r = linked_nodes();
 #ifndef MODEL_BUG_ENQ_FIRST
-            /* Last: a producer counted nowhere else makes the sum short. */
-            e = enq.load(rl::mo_seq_cst, $);
+            /*
+             * Last, after a full barrier: a producer counted nowhere else
+             * makes the sum short.  util/rcu.c loads cbq.enq relaxed; by
+             * C++11 the load then observes the last seq_cst increment
+             * before the barrier, which Relacy does not implement (the
+             * file comment): seq_cst implements it.
+             */
+            smp_mb();
+            e = rcu_calls_announced(FORKER, rl::mo_seq_cst);
 #endif
             if (w + t + r == e) {
                 return;
@@ -625,10 +784,22 @@ struct CallbackQueue : rl::test_suite<CallbackQueue, PRODUCERS + 2> {
         } else if (index == FORKER) {
             fork_twice();
         } else {
-            for (int k = 0; k < CALLS; k++) {
-                call_rcu1((int)index, &cb[index * CALLS + k]);
+            int p = (int)index;
+
+            if (p == SLOT_PRODUCER) {
+                /* rcu_register_thread() */
+                point(p);
+                slot_claim();
             }
-            drain((int)index);
+            for (int k = 0; k < CALLS; k++) {
+                point(p);
+                call_rcu1(p, &cb[p * CALLS + k]);
+            }
+            point(p);
+            drain(p);
+            if (p == SLOT_PRODUCER) {
+                mb.leave(SLOT_READER);
+            }
         }
     }
 };
@@ -638,7 +809,9 @@ int main(int argc, char **argv)
     unsigned it = model_iterations(argc, argv, 50000);
     ModelTally t = {};
 
-    t.add(model_run<CallbackQueue>("two producers, consumer, two forks", it,
-                                   20000));
+    t.add(model_run<CallbackQueue<false> >(
+              "two producers, consumer, two forks, fence", it, 20000));
+    t.add(model_run<CallbackQueue<true> >(
+              "two producers, consumer, two forks, membarrier", it, 20000));
     return t.verdict("model-callback-queue");
 }

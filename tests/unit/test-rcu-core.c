@@ -261,6 +261,109 @@ static void test_callbacks_force(void)
     quiesce();
 }
 
+/* Registered threads that each queue a share of the callbacks. */
+typedef struct ShareProducer {
+    QemuThread thread;
+    int calls;
+    /* Queue again after unregistering, in the shared count. */
+    bool after_unregister;
+    /* Hold the registration until released, so that slots run out. */
+    bool *hold;
+} ShareProducer;
+
+static void *share_producer_fn(void *opaque)
+{
+    ShareProducer *p = opaque;
+
+    rcu_register_thread();
+    rcu_thread_offline();
+    for (int i = 0; i < p->calls; i++) {
+        call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+    }
+    while (p->hold && !qatomic_read(p->hold)) {
+        g_usleep(1000);
+    }
+    rcu_unregister_thread();
+    if (p->after_unregister) {
+        call_rcu1(g_new0(struct rcu_head, 1), count_cb);
+    }
+    return NULL;
+}
+
+/*
+ * force_callbacks callbacks from several threads add up: no single
+ * thread reaches the count, and the grace period's poll sees the total.
+ */
+static void test_callbacks_force_several_threads(void)
+{
+    ShareProducer p[3] = {
+        { .calls = 10 }, { .calls = 10 }, { .calls = 10 },
+    };
+    Reader r;
+    int64_t start;
+
+    quiesce();
+    set_force_after_us(60 * 1000000);
+    reader_start(&r, true, true);
+    qatomic_set(&cb_count, 0);
+    start = test_now_ns();
+    for (int i = 0; i < 3; i++) {
+        qemu_thread_create(&p[i].thread, "share", share_producer_fn, &p[i],
+                           QEMU_THREAD_JOINABLE);
+    }
+    for (int i = 0; i < 3; i++) {
+        qemu_thread_join(&p[i].thread);
+    }
+    while (qatomic_read(&r.kicks) < 1 || qatomic_read(&cb_count) < 30) {
+        g_assert_cmpint(test_now_ns() - start, <, GENEROUS_NS);
+        g_usleep(1000);
+    }
+    reader_stop(&r);
+    set_force_after_us(50000);
+    quiesce();
+}
+
+/*
+ * More registered threads than producer slots, then threads that reuse
+ * the slots of those that left, and calls after unregistering: the
+ * count of queued callbacks stays exact, so drain_call_rcu() returns
+ * once each has run, and not before.
+ */
+static void test_producer_slots(void)
+{
+    enum { WAVE = 80, ROUNDS = 3, CALLS = 20 };
+    g_autofree ShareProducer *p = g_new0(ShareProducer, WAVE);
+    RcuStats before, after;
+    bool hold = false;
+    long queued = 0;
+
+    quiesce();
+    qatomic_set(&cb_count, 0);
+    before = test_rcu_stats();
+    for (int r = 0; r < ROUNDS; r++) {
+        qatomic_set(&hold, false);
+        for (int i = 0; i < WAVE; i++) {
+            p[i] = (ShareProducer) {
+                .calls = CALLS, .after_unregister = i % 2, .hold = &hold,
+            };
+            qemu_thread_create(&p[i].thread, "slots", share_producer_fn,
+                               &p[i], QEMU_THREAD_JOINABLE);
+            queued += CALLS + i % 2;
+        }
+        g_usleep(20 * 1000);
+        qatomic_set(&hold, true);
+        for (int i = 0; i < WAVE; i++) {
+            qemu_thread_join(&p[i].thread);
+        }
+        drain_call_rcu();
+        g_assert_cmpint(qatomic_read(&cb_count), ==, queued);
+    }
+    after = test_rcu_stats();
+    g_assert_cmpuint(after.callbacks_queued - before.callbacks_queued, ==,
+                     queued);
+    g_assert_cmpuint(after.callbacks_run - before.callbacks_run, ==, queued);
+}
+
 static void test_drain_forces(void)
 {
     Reader r;
@@ -1431,6 +1534,9 @@ int main(int argc, char **argv)
     g_test_add_func("/rcu/core/stuck-reader-forced-after-polls",
                     test_stuck_reader_forced_after_polls);
     g_test_add_func("/rcu/core/callbacks-force", test_callbacks_force);
+    g_test_add_func("/rcu/core/callbacks-force-several-threads",
+                    test_callbacks_force_several_threads);
+    g_test_add_func("/rcu/core/producer-slots", test_producer_slots);
     g_test_add_func("/rcu/core/drain-forces", test_drain_forces);
     g_test_add_func("/rcu/core/drain-nothing-queued",
                     test_drain_nothing_queued);

@@ -629,9 +629,19 @@ static void stream_cb(struct rcu_head *head)
     g_free(head);
 }
 
-/* Queues callbacks back to back, keeping at most a few thousand queued. */
+/*
+ * Queues callbacks back to back, keeping at most a few thousand queued.
+ * A registered producer announces its calls in a producer slot, an
+ * unregistered one in the shared count.
+ */
 static void *stream_producer_fn(void *opaque)
 {
+    bool registered = opaque != NULL;
+
+    if (registered) {
+        rcu_register_thread();
+        rcu_thread_offline();
+    }
     while (!qatomic_read(&stream_stop)) {
         while (qatomic_read(&stream_outstanding) > 2000) {
             g_usleep(10);
@@ -639,11 +649,15 @@ static void *stream_producer_fn(void *opaque)
         qatomic_inc(&stream_outstanding);
         call_rcu1(g_new0(struct rcu_head, 1), stream_cb);
     }
+    if (registered) {
+        rcu_unregister_thread();
+    }
     return NULL;
 }
 
 /*
- * Producers are in the middle of call_rcu1() at any moment, and the
+ * Producers, one announcing in a producer slot and one in the shared
+ * count, are in the middle of call_rcu1() at any moment, and the
  * call_rcu thread in the middle of a batch with the BQL held; the child
  * must inherit a complete queue whose count agrees with it and a free
  * BQL: every callback it has runs (drain_call_rcu() returns) and the
@@ -659,8 +673,8 @@ static void test_fork_during_enqueue_stream(void)
         QemuThread t[2];
 
         for (int i = 0; i < 2; i++) {
-            qemu_thread_create(&t[i], "producer", stream_producer_fn, NULL,
-                               QEMU_THREAD_JOINABLE);
+            qemu_thread_create(&t[i], "producer", stream_producer_fn,
+                               i ? &t[i] : NULL, QEMU_THREAD_JOINABLE);
         }
         for (int i = 0; i < 100; i++) {
             pid_t pid;

@@ -190,8 +190,9 @@ static void enqueue_handler(int sig)
 /*
  * A timer interrupts this thread every 50 us while it queues callbacks
  * back to back, and the handler queues one too, often in the middle of
- * the interrupted call_rcu1(): both must complete, and every callback
- * must run once.
+ * the interrupted call_rcu1(): both must complete, every callback must
+ * run once, and both must be counted (the interrupted call may be
+ * between loading and storing this thread's producer slot).
  */
 static void test_call_rcu_from_signal_handler(void)
 {
@@ -205,6 +206,7 @@ static void test_call_rcu_from_signal_handler(void)
             .it_value.tv_nsec = 50000, .it_interval.tv_nsec = 50000,
         };
         int64_t end = test_now_ns() + 500 * 1000000LL;
+        RcuStats before = test_rcu_stats(), after;
         long queued = 0;
         timer_t timer;
 
@@ -225,6 +227,9 @@ static void test_call_rcu_from_signal_handler(void)
         g_assert_cmpint(handler_queued, >, 0);
         g_assert_cmpint(qatomic_read(&callbacks_ran), ==,
                         queued + handler_queued);
+        after = test_rcu_stats();
+        g_assert_cmpuint(after.callbacks_queued - before.callbacks_queued, ==,
+                         queued + handler_queued);
         return;
     }
     run_in_subprocess(NULL);
