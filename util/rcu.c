@@ -202,7 +202,8 @@ static struct {
  * queue").  A thread takes a slot when it registers and gives it back
  * when it unregisters; the count stays with the slot, so that the sum
  * over all slots and cbq.enq only grows.  Threads beyond the slots, and
- * calls nested in a signal handler, announce in cbq.enq.
+ * calls nested in a signal handler, announce in cbq.enq, as every call
+ * does without membarrier.
  */
 #define RCU_PRODUCER_SLOTS 64
 
@@ -1961,10 +1962,16 @@ static void rcu_thread_exit_notify(Notifier *n, void *unused)
 
 /*
  * Lock-free, so that registration never waits for a thread that holds
- * a slot; a thread that finds none announces in cbq.enq.
+ * a slot; a thread that finds none announces in cbq.enq.  Without
+ * membarrier no thread takes one: the announcement would need an
+ * smp_mb() before the gate load, which costs what the locked increment
+ * of cbq.enq does, and the shared count keeps the exact trigger.
  */
 static void rcu_producer_slot_claim(void)
 {
+    if (rcu_mb_global_is_local()) {
+        return;
+    }
     for (unsigned i = 0; i < RCU_PRODUCER_SLOTS; i++) {
         RcuProducerSlot *slot = &rcu_producer_slots[i];
         unsigned used;

@@ -631,8 +631,8 @@ static void stream_cb(struct rcu_head *head)
 
 /*
  * Queues callbacks back to back, keeping at most a few thousand queued.
- * A registered producer announces its calls in a producer slot, an
- * unregistered one in the shared count.
+ * A registered producer announces its calls in a producer slot (with
+ * membarrier), an unregistered one in the shared count.
  */
 static void *stream_producer_fn(void *opaque)
 {
@@ -656,12 +656,11 @@ static void *stream_producer_fn(void *opaque)
 }
 
 /*
- * Producers, one announcing in a producer slot and one in the shared
- * count, are in the middle of call_rcu1() at any moment, and the
- * call_rcu thread in the middle of a batch with the BQL held; the child
- * must inherit a complete queue whose count agrees with it and a free
- * BQL: every callback it has runs (drain_call_rcu() returns) and the
- * statistics say so.
+ * Producers, one announcing in a producer slot (with membarrier) and one in
+ * the shared count, are in the middle of call_rcu1() at any moment, and the
+ * call_rcu thread in the middle of a batch with the BQL held; the child must
+ * inherit a complete queue whose count agrees with it and a free BQL: every
+ * callback it has runs (drain_call_rcu() returns) and the statistics say so.
  */
 static void test_fork_during_enqueue_stream(void)
 {
