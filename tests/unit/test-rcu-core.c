@@ -224,16 +224,25 @@ static void count_cb(struct rcu_head *head)
     g_free(head);
 }
 
+/*
+ * A stuck kickable reader, and forcing after polling so far off that
+ * only the reason under test forces; counts callbacks from zero.
+ */
+static void start_stuck_reader(Reader *r)
+{
+    quiesce();
+    set_force_after_us(60 * 1000000);
+    reader_start(r, true, true);
+    qatomic_set(&cb_count, 0);
+}
+
 /* force_callbacks pending callbacks force at once; one fewer does not. */
 static void test_callbacks_force(void)
 {
     Reader r;
     int64_t start;
 
-    quiesce();
-    set_force_after_us(60 * 1000000);
-    reader_start(&r, true, true);
-    qatomic_set(&cb_count, 0);
+    start_stuck_reader(&r);
     for (int i = 0; i < 29; i++) {
         call_rcu1(g_new0(struct rcu_head, 1), count_cb);
     }
@@ -302,10 +311,7 @@ static void test_callbacks_force_several_threads(void)
     Reader r;
     int64_t start;
 
-    quiesce();
-    set_force_after_us(60 * 1000000);
-    reader_start(&r, true, true);
-    qatomic_set(&cb_count, 0);
+    start_stuck_reader(&r);
     start = test_now_ns();
     for (int i = 0; i < 3; i++) {
         qemu_thread_create(&p[i].thread, "share", share_producer_fn, &p[i],
@@ -369,10 +375,7 @@ static void test_drain_forces(void)
     Reader r;
     int64_t start;
 
-    quiesce();
-    set_force_after_us(60 * 1000000);
-    reader_start(&r, true, true);
-    qatomic_set(&cb_count, 0);
+    start_stuck_reader(&r);
     call_rcu1(g_new0(struct rcu_head, 1), count_cb);
     start = test_now_ns();
     drain_call_rcu();
