@@ -221,7 +221,7 @@ typedef struct RcuProducerSlot {
 
 static RcuProducerSlot rcu_producer_slots[RCU_PRODUCER_SLOTS];
 /* Slots ever owned: the sums read no further. */
-static unsigned rcu_producer_slots_used;
+static unsigned long rcu_producer_slots_used;
 static __thread RcuProducerSlot *rcu_producer_slot;
 
 /*
@@ -500,7 +500,7 @@ static void rcu_fork_gate_park(void)
 static unsigned long rcu_slot_calls(void)
 {
     /* Acquire pairs with the increase in rcu_producer_slot_claim(). */
-    unsigned used = qatomic_load_acquire(&rcu_producer_slots_used);
+    unsigned long used = qatomic_load_acquire(&rcu_producer_slots_used);
     unsigned long sum = 0;
 
     for (unsigned i = 0; i < used; i++) {
@@ -1974,7 +1974,6 @@ static void rcu_producer_slot_claim(void)
     }
     for (unsigned i = 0; i < RCU_PRODUCER_SLOTS; i++) {
         RcuProducerSlot *slot = &rcu_producer_slots[i];
-        unsigned used;
 
         /*
          * seq_cst, hence an acquire: pairs with the store-release in
@@ -1985,16 +1984,11 @@ static void rcu_producer_slot_claim(void)
             qatomic_cmpxchg(&slot->owned, false, true)) {
             continue;
         }
-        used = qatomic_read(&rcu_producer_slots_used);
-        while (used <= i) {
-            /* seq_cst, hence a release: pairs with rcu_slot_calls(). */
-            unsigned seen = qatomic_cmpxchg(&rcu_producer_slots_used, used,
-                                            i + 1);
-            if (seen == used) {
-                break;
-            }
-            used = seen;
-        }
+        /*
+         * Its compare-and-swap is seq_cst, hence a release: pairs with
+         * rcu_slot_calls().
+         */
+        rcu_advance_to(&rcu_producer_slots_used, i + 1);
         slot->done_seen = qatomic_read(&rcu_consumer.done);
         slot->calls_at_done = slot->calls;
         /* A signal handler's call_rcu1() uses the slot from here on. */
@@ -2183,7 +2177,7 @@ void rcu_set_tunables_sized(const RcuTunables *t, size_t size)
 void rcu_test_skip_sequences(unsigned long n)
 {
     assert(n % 2 == 0);
-    /* The caller has drained: every counter has caught up with enq. */
+    /* The caller has drained: every counter has caught up with the calls. */
     qemu_mutex_lock(&rcu_sync_lock);
     assert(rcu_calls_announced() == rcu_consumer.taken &&
            rcu_calls_announced() == rcu_consumer.done &&
