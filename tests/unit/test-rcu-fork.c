@@ -636,7 +636,7 @@ static void stream_cb(struct rcu_head *head)
  */
 static void *stream_producer_fn(void *opaque)
 {
-    bool registered = opaque != NULL;
+    bool registered = GPOINTER_TO_INT(opaque);
 
     if (registered) {
         rcu_register_thread();
@@ -673,7 +673,7 @@ static void test_fork_during_enqueue_stream(void)
 
         for (int i = 0; i < 2; i++) {
             qemu_thread_create(&t[i], "producer", stream_producer_fn,
-                               i ? &t[i] : NULL, QEMU_THREAD_JOINABLE);
+                               GINT_TO_POINTER(i == 1), QEMU_THREAD_JOINABLE);
         }
         for (int i = 0; i < 100; i++) {
             pid_t pid;
